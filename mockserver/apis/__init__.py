@@ -1,0 +1,1 @@
+"""The APIs the mock serves, one package each (see ``pipeline.API_MODULES``)."""

@@ -1,0 +1,43 @@
+"""Deliberate Clarius defects: ``medimock serve --defect NAME``. The contract suite must catch each."""
+
+from __future__ import annotations
+
+from ...api import Context, Defect
+from ...http import MockResponse
+from . import API
+
+
+def _drop_download_url(ctx: Context, response: MockResponse) -> MockResponse:
+    if isinstance(response.body, dict):
+        for item in response.body.get("results") or []:
+            item.pop("download_url", None)
+    return response
+
+
+def _confirm_202(ctx: Context, response: MockResponse) -> MockResponse:
+    if response.status == 200:
+        response.status = 202
+    return response
+
+
+def _key_without_secret(ctx: Context, response: MockResponse) -> MockResponse:
+    if isinstance(response.body, dict):
+        response.body.pop("key", None)
+    return response
+
+
+def _settings_type(ctx: Context, response: MockResponse) -> MockResponse:
+    if isinstance(response.body, dict) and response.status == 200:
+        response.body["notification_url"] = None
+    return response
+
+
+API.defect(Defect("clarius.poll_missing_download_url", "poll results lack the required download_url", operations=("pollExams",), transform=_drop_download_url))
+API.defect(Defect("clarius.confirm_undocumented_status", "customer confirmation answers 202, a status the document does not give", operations=("confirmCustomer",), transform=_confirm_202))
+API.defect(Defect("clarius.auth_ignored", "no operation checks the API key", auth_ignored=True))
+API.defect(Defect("clarius.create_key_without_secret", "a created key's response lacks the full key", operations=("createApiKey",), transform=_key_without_secret))
+API.defect(Defect("clarius.settings_wrong_type", "settings report notification_url as null", operations=("getSettings", "updateSettings"), transform=_settings_type))
+API.defect(Defect("clarius.poll_ignores_customer_filter", "the poll API ignores customer_id"))
+API.defect(Defect("clarius.poll_not_paginated", "the poll API ignores limit/offset"))
+API.defect(Defect("clarius.revoked_key_still_accepted", "revoking a key answers 204 but the key keeps working"))
+API.defect(Defect("clarius.webhook_missing_download_url", "the notification payload lacks download_url"))

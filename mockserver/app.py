@@ -1,0 +1,131 @@
+"""The Flask shell: WSGI in, ``MockRequest`` to the pipeline, ``MockResponse`` out.
+
+Routes of its own: ``/__mock__/...`` (control API), ``/specs/<api>.yaml``,
+``/docs`` (Swagger UI from the ``swagger-ui-bundle`` package, no CDN). Every
+other path goes to ``MockApp.handle``.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import yaml
+from flask import Flask, Response, abort, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .config import MockConfig
+from .control import ControlApi, control_error
+from .faults import DropConnection
+from .http import MockRequest, MockResponse, Problem, UploadedFile
+from .pipeline import MockApp
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def create_app(config: MockConfig | None = None, mock: MockApp | None = None) -> Flask:
+    """Build the WSGI app serving every configured API (see ``MockConfig``)."""
+    mock = mock or MockApp(config or MockConfig())
+    config = mock.config
+    app = Flask("mockserver", static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = None  # the pipeline answers 413 in each API's dialect
+    app.config["MAX_FORM_PARTS"] = 100_000
+    app.extensions["medimock"] = mock
+    control = ControlApi(mock)
+    spec_cache: dict[tuple[str, str], bytes] = {}
+
+    def dispatch(path: str = "") -> Response:
+        try:
+            mock_request = to_mock_request()
+        except Problem as problem:
+            api = mock.api_for_path(request.path)
+            rendered = api.definition.dialect.render(problem) if api else control_error(problem)
+            return to_flask_response(rendered)
+        try:
+            return to_flask_response(mock.handle(mock_request))
+        except DropConnection:
+            drop_connection()
+            return Response(b"", status=500)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
+    app.add_url_rule("/", "dispatch_root", dispatch, methods=methods)
+    app.add_url_rule("/<path:path>", "dispatch", dispatch, methods=methods)
+
+    if config.control:
+
+        def control_endpoint(subpath: str = "") -> Response:
+            try:
+                mock_request = to_mock_request()
+            except Problem as problem:
+                return to_flask_response(control_error(problem))
+            return to_flask_response(control.handle(mock_request, subpath))
+
+        app.add_url_rule("/__mock__/", "control_root", control_endpoint, methods=methods)
+        app.add_url_rule("/__mock__/<path:subpath>", "control", control_endpoint, methods=methods)
+
+    @app.get("/specs/<name>.yaml")
+    def spec_file(name: str) -> Response:
+        api = mock.by_name.get(name)
+        if api is None:
+            abort(404)
+        base = request.host_url.rstrip("/")
+        key = (name, base)
+        if key not in spec_cache:
+            document: dict[str, Any] = dict(api.spec.document)
+            servers = [{"url": base + api.definition.mount, "description": "this medimock server"}]
+            document["servers"] = servers + list(document.get("servers") or [])
+            spec_cache[key] = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
+        return Response(spec_cache[key], mimetype="application/yaml")
+
+    from .docs import register_docs
+
+    register_docs(app, mock)
+    return app
+
+
+def to_mock_request() -> MockRequest:
+    content_type = request.headers.get("Content-Type", "")
+    base = content_type.split(";", 1)[0].strip().lower()
+    try:
+        body = request.get_data(cache=True)
+        form = None
+        files = None
+        if base in _FORM_TYPES:
+            form = list(request.form.items(multi=True))
+            files = {key: UploadedFile(f.filename or "", f.mimetype or "application/octet-stream", f.read()) for key, f in request.files.items()}
+    except RequestEntityTooLarge as exc:
+        raise Problem("payload_too_large", 413, "Request body too large.") from exc
+    except ValueError as exc:  # a broken multipart body
+        raise Problem("malformed_body", 400, f"Malformed request body: {exc}.") from exc
+    return MockRequest(
+        method=request.method,
+        path=request.path,
+        query=list(request.args.items(multi=True)),
+        headers=request.headers,
+        body=body,
+        content_type=content_type,
+        base_url=request.host_url.rstrip("/"),
+        form=form,
+        files=files,
+        remote_addr=request.remote_addr or "",
+        query_string=request.query_string.decode("latin-1"),
+    )
+
+
+def to_flask_response(response: MockResponse) -> Response:
+    flask_response = Response(response.encoded(), status=response.status, headers=response.headers)
+    if response.content_type:
+        flask_response.headers["Content-Type"] = response.content_type
+    elif "Content-Type" in flask_response.headers and response.status == 204:
+        del flask_response.headers["Content-Type"]
+    return flask_response
+
+
+def drop_connection() -> None:
+    """Close the client socket without an answer (werkzeug's and gunicorn's sockets)."""
+    sock = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

@@ -1,0 +1,148 @@
+"""``medimock serve`` (and ``python -m mockserver``): run the mock server.
+
+One process serves with Werkzeug's threaded server; ``--workers N`` (N > 1) runs
+gunicorn with N worker processes sharing one SQLite file. With ``--port 0`` the
+server picks a free port and prints the URL it listens on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .config import ALL_APIS, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SEED, MockConfig
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medimock", description="medimock: mock server for medical-imaging cloud APIs")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the mock server (the default command)")
+    add_serve_arguments(serve)
+    add_serve_arguments(parser)  # `medimock --port 9000` works too
+    return parser
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument("--host", default=env("MEDIMOCK_HOST", DEFAULT_HOST), help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=int(env("PORT", env("MEDIMOCK_PORT", str(DEFAULT_PORT)))), help="port (default 8080, $PORT; 0 picks a free one)")
+    parser.add_argument("--seed", type=int, default=int(env("MEDIMOCK_SEED", str(DEFAULT_SEED))), help="fixture seed")
+    parser.add_argument("--db", default=env("MEDIMOCK_DB"), help="SQLite file (default: a temporary file removed at exit)")
+    parser.add_argument("--workers", type=int, default=int(env("MEDIMOCK_WORKERS", "1")), help="worker processes (>1 runs gunicorn)")
+    parser.add_argument("--profile", choices=("default", "large"), default=env("MEDIMOCK_PROFILE", "default"), help="fixture size")
+    parser.add_argument("--api", action="append", choices=ALL_APIS, help="serve only this API (repeatable; default all)")
+    parser.add_argument("--strict", action="store_true", default=env("MEDIMOCK_STRICT", "") in ("1", "true"), help="validate every response against the spec")
+    parser.add_argument("--defect", action="append", default=[], help="switch on a deliberate defect (mutation testing)")
+    parser.add_argument("--webhook-timeout", type=float, default=float(env("MEDIMOCK_WEBHOOK_TIMEOUT", "10")), help="seconds a webhook receiver gets")
+    parser.add_argument("--token-ttl", type=int, default=int(env("MEDIMOCK_TOKEN_TTL", "3600")), help="lifetime of issued OAuth tokens, seconds")
+    parser.add_argument("--max-body", type=int, default=int(env("MEDIMOCK_MAX_BODY_BYTES", str(32 * 1024 * 1024))), help="largest request body, bytes")
+    parser.add_argument("--no-control", action="store_true", help="do not serve the /__mock__ control API")
+    parser.add_argument("--control-token", default=env("MEDIMOCK_CONTROL_TOKEN"), help="require 'Authorization: Bearer TOKEN' on /__mock__")
+    parser.add_argument("--log-level", default=env("MEDIMOCK_LOG_LEVEL", "WARNING"))
+
+
+def config_from_args(args: argparse.Namespace) -> MockConfig:
+    return MockConfig(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        db=args.db,
+        profile=args.profile,
+        apis=tuple(args.api) if args.api else ALL_APIS,
+        strict=args.strict,
+        defects=frozenset(args.defect),
+        webhook_timeout=args.webhook_timeout,
+        token_ttl=args.token_ttl,
+        max_body_bytes=args.max_body,
+        control=not args.no_control,
+        control_token=args.control_token,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = config_from_args(args)
+    if config.host not in ("127.0.0.1", "localhost", "::1") and config.control and not config.control_token:
+        print(
+            f"medimock: warning: listening on {config.host} with an unprotected control API; "
+            "pass --control-token or --no-control when other hosts can reach it",
+            file=sys.stderr,
+        )
+    if args.workers > 1:
+        return serve_gunicorn(config, args.workers)
+    return serve_werkzeug(config)
+
+
+def serve_werkzeug(config: MockConfig) -> int:
+    from werkzeug.serving import make_server
+
+    from .app import create_app
+    from .pipeline import MockApp
+
+    mock = MockApp(config)
+    app = create_app(mock=mock)
+    server = make_server(config.host, config.port, app, threaded=True)
+    server.daemon_threads = True
+    print(f"medimock listening on http://{_display_host(config.host)}:{server.port} ({', '.join(a.name for a in mock.apis)})", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        mock.close()
+    return 0
+
+
+def serve_gunicorn(config: MockConfig, workers: int) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from .pipeline import MockApp
+
+    owned_dir = None
+    if config.db is None:  # every worker must open the same file
+        owned_dir = tempfile.TemporaryDirectory(prefix="medimock-")
+        config = config.with_overrides(db=str(Path(owned_dir.name) / "medimock.sqlite3"))
+    # Create and seed the database once, before the workers start.
+    MockApp(config).close()
+    os.environ.update(config.to_env())
+
+    class Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{_bind_host(config.host)}:{config.port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("loglevel", "warning")
+            self.cfg.set("when_ready", lambda server: print(f"medimock listening on http://{_display_host(config.host)}:{config.port} ({workers} workers)", flush=True))
+
+        def load(self) -> Any:
+            from .app import create_app
+
+            return create_app(MockConfig.from_env())
+
+    try:
+        Gunicorn().run()
+    finally:
+        if owned_dir is not None:
+            owned_dir.cleanup()
+    return 0
+
+
+def _display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _bind_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

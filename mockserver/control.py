@@ -1,0 +1,153 @@
+"""The control API under ``/__mock__`` — never part of a vendor spec.
+
+    POST   /__mock__/reset          back to the seeded fixtures
+    GET    /__mock__/credentials    the seeded credentials of every API
+    GET    /__mock__/requests       the request journal (?api=, ?limit=, ?since_id=)
+    DELETE /__mock__/requests       clear the journal
+    GET    /__mock__/faults         the fault rules
+    PUT    /__mock__/faults         replace them (a JSON list of rules, or {"rules": [...]})
+    POST   /__mock__/faults         add one rule
+    DELETE /__mock__/faults         clear them
+    GET    /__mock__/health         liveness, with the APIs served
+    ...and what each API adds (``/__mock__/clarius/exams``...).
+
+Errors are ``{"error": "<kind>", "detail": "..."}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any, Callable
+
+from .http import MockRequest, MockResponse, Problem, json_response, no_content
+from .pipeline import MockApp
+
+ControlHandler = Callable[[MockApp, MockRequest], MockResponse]
+
+
+def control_error(problem: Problem) -> MockResponse:
+    body: dict[str, Any] = {"error": problem.kind, "detail": problem.message}
+    if problem.fields:
+        body["fields"] = problem.fields
+    return MockResponse(problem.status, body, headers=dict(problem.headers))
+
+
+def json_body(request: MockRequest, *, required: bool = True) -> Any:
+    if not request.body:
+        if required:
+            raise Problem("invalid_request", 400, "A JSON body is required.")
+        return None
+    try:
+        return json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Problem("invalid_request", 400, f"The body is not valid JSON: {exc}.") from exc
+
+
+def query_int(request: MockRequest, name: str, default: int, low: int, high: int) -> int:
+    raw = dict(request.query).get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise Problem("invalid_request", 400, f"{name} must be an integer.") from exc
+    if not low <= value <= high:
+        raise Problem("invalid_request", 400, f"{name} must be between {low} and {high}.")
+    return value
+
+
+class ControlApi:
+    def __init__(self, app: MockApp) -> None:
+        self.app = app
+        self.routes: dict[tuple[str, str], ControlHandler] = {
+            ("POST", "/reset"): _reset,
+            ("GET", "/credentials"): _credentials,
+            ("GET", "/requests"): _requests,
+            ("DELETE", "/requests"): _clear_requests,
+            ("GET", "/faults"): _faults,
+            ("PUT", "/faults"): _replace_faults,
+            ("POST", "/faults"): _add_fault,
+            ("DELETE", "/faults"): _clear_faults,
+            ("GET", "/health"): _health,
+        }
+        for api in app.apis:
+            for route in api.definition.control_routes:
+                self.routes[(route.method, route.path)] = route.handler
+
+    def handle(self, request: MockRequest, subpath: str) -> MockResponse:
+        token = self.app.config.control_token
+        if token:
+            presented = request.header("Authorization").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(presented.encode(), token.encode()):
+                return control_error(Problem("unauthenticated", 401, "The control API needs 'Authorization: Bearer <control token>'."))
+        path = "/" + subpath.strip("/")
+        handler = self.routes.get((request.method, path))
+        if handler is None:
+            methods = sorted(m for (m, p) in self.routes if p == path)
+            if methods:
+                problem = Problem("method_not_allowed", 405, f"{request.method} is not allowed on /__mock__{path}.")
+                problem.headers["Allow"] = ", ".join(methods)
+                return control_error(problem)
+            return control_error(Problem("not_found", 404, f"No control endpoint /__mock__{path}; see GET /__mock__/health."))
+        try:
+            return handler(self.app, request)
+        except Problem as problem:
+            return control_error(problem)
+
+
+def _reset(app: MockApp, request: MockRequest) -> MockResponse:
+    app.reset()
+    return json_response({"reset": True, "seed": app.config.seed, "profile": app.config.profile})
+
+
+def _credentials(app: MockApp, request: MockRequest) -> MockResponse:
+    return json_response(app.credentials(request.base_url))
+
+
+def _requests(app: MockApp, request: MockRequest) -> MockResponse:
+    api = dict(request.query).get("api")
+    limit = query_int(request, "limit", 100, 1, app.config.journal_size)
+    since_id = query_int(request, "since_id", 0, 0, 2**62)
+    entries = app.journal.entries(api=api, limit=limit, since_id=since_id)
+    return json_response({"count": len(entries), "results": entries})
+
+
+def _clear_requests(app: MockApp, request: MockRequest) -> MockResponse:
+    app.journal.clear()
+    return no_content()
+
+
+def _faults(app: MockApp, request: MockRequest) -> MockResponse:
+    return json_response({"rules": app.faults.rules()})
+
+
+def _replace_faults(app: MockApp, request: MockRequest) -> MockResponse:
+    body = json_body(request)
+    rules = body.get("rules") if isinstance(body, dict) else body
+    if not isinstance(rules, list):
+        raise Problem("invalid_request", 400, 'PUT /__mock__/faults takes a JSON list of rules or {"rules": [...]}.')
+    return json_response({"rules": app.faults.replace(rules)})
+
+
+def _add_fault(app: MockApp, request: MockRequest) -> MockResponse:
+    return json_response(app.faults.add(json_body(request)), status=201)
+
+
+def _clear_faults(app: MockApp, request: MockRequest) -> MockResponse:
+    app.faults.clear()
+    return no_content()
+
+
+def _health(app: MockApp, request: MockRequest) -> MockResponse:
+    return json_response(
+        {
+            "status": "ok",
+            "apis": {api.name: {"mount": api.definition.mount or "/", "operations": len(api.spec.operations)} for api in app.apis},
+            "seed": app.config.seed,
+            "profile": app.config.profile,
+            "strict": app.config.strict,
+            "defects": sorted(app.config.defects),
+            "control": sorted(f"{m} /__mock__{p}" for (m, p) in ControlApi(app).routes),
+        }
+    )

@@ -1,0 +1,55 @@
+"""Browsable docs: Swagger UI 5 (OpenAPI 3.1) served from the flask-swagger-ui package, no CDN."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import flask_swagger_ui
+from flask import Flask, Response, send_from_directory
+
+from .pipeline import MockApp
+
+SWAGGER_DIST = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>medimock - API docs</title>
+  <link rel="stylesheet" href="/docs/static/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/docs/static/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/static/swagger-ui-bundle.js"></script>
+  <script src="/docs/static/swagger-ui-standalone-preset.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      urls: __URLS__,
+      "urls.primaryName": __PRIMARY__,
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+      layout: "StandaloneLayout",
+      validatorUrl: null
+    });
+  </script>
+</body>
+</html>
+"""
+
+
+def register_docs(app: Flask, mock: MockApp) -> None:
+    urls = [{"url": f"/specs/{api.name}.yaml", "name": f"{api.name} - {html.escape(api.definition.title)}"} for api in mock.apis]
+    page = _PAGE.replace("__URLS__", json.dumps(urls)).replace("__PRIMARY__", json.dumps(urls[0]["name"] if urls else ""))
+
+    @app.get("/docs")
+    @app.get("/docs/")
+    def docs_index() -> Response:
+        return Response(page, mimetype="text/html")
+
+    @app.get("/docs/static/<path:filename>")
+    def docs_static(filename: str) -> Response:
+        return send_from_directory(SWAGGER_DIST, filename, max_age=3600)

@@ -1,0 +1,305 @@
+"""One pipeline for every request, whichever API:
+
+    route -> authenticate -> validate -> faults -> handler -> (strict) validate response -> journal
+
+``MockApp`` owns the loaded specs, the store, the journal, the fault rules and the
+webhook sender. It speaks ``MockRequest``/``MockResponse`` only; the Flask shell
+in ``app.py`` adapts it to WSGI.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import faults as faults_module
+from . import journal as journal_module
+from .api import ApiDefinition, Context, Handler, Principal
+from .config import MockConfig
+from .faults import DropConnection, FaultDecision, Faults
+from .http import MockRequest, MockResponse, Problem
+from .journal import Journal, JournalEntry
+from .router import Match, Router
+from .spec import ApiSpec, Operation
+from .store import Store
+from .validation import validate_request
+from .webhooks import WebhookSender
+
+log = logging.getLogger("medimock")
+
+API_MODULES = {
+    "clarius": "mockserver.apis.clarius",
+    "tscharts": "mockserver.apis.tscharts",
+    "radiology": "mockserver.apis.radiology",
+    "ambra": "mockserver.apis.ambra",
+}
+
+
+def load_api(name: str) -> ApiDefinition | None:
+    """The API's definition, or None when this build does not serve it yet."""
+    try:
+        module = importlib.import_module(API_MODULES[name])
+    except ModuleNotFoundError as exc:
+        if exc.name == API_MODULES[name]:
+            return None
+        raise
+    api: ApiDefinition = module.API
+    return api
+
+
+@dataclass
+class MountedApi:
+    definition: ApiDefinition
+    spec: ApiSpec
+    router: Router
+    handlers: dict[str, Handler]
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+
+class MockApp:
+    def __init__(self, config: MockConfig | None = None, store: Store | None = None) -> None:
+        self.config = config or MockConfig()
+        self.store = store or Store(self.config.db)
+        self.store.register(journal_module.SCHEMA)
+        self.store.register(faults_module.SCHEMA)
+        self.journal = Journal(self.store, self.config.journal_size)
+        self.faults = Faults(self.store, self.config.seed)
+        self.webhooks = WebhookSender(self.config.webhook_timeout, self.config.webhook_workers)
+        self.apis: list[MountedApi] = []
+        for name in self.config.apis:
+            if name not in API_MODULES:
+                raise ValueError(f"unknown API {name!r}; known: {', '.join(API_MODULES)}")
+            definition = load_api(name)
+            if definition is not None:
+                self.apis.append(self._mount(definition))
+        self.by_name = {api.name: api for api in self.apis}
+        self._check_defects()
+        # Longest mount first, so /radiology wins over the host root.
+        self._by_mount = sorted(self.apis, key=lambda a: len(a.definition.mount), reverse=True)
+        self._raw_routes = [(route, api) for api in self.apis for route in api.definition.raw_routes]
+        self.store.initialise(self.config.seed, self.config.profile)
+        for api in self.apis:
+            if api.definition.on_start is not None:
+                api.definition.on_start(self)
+
+    def _mount(self, definition: ApiDefinition) -> MountedApi:
+        spec = ApiSpec(definition.name, definition.spec_file)
+        handlers: dict[str, Handler] = {}
+        missing = []
+        for operation in spec.operations:
+            handler = definition.resolve_handler(operation)
+            if handler is None:
+                missing.append(operation.operation_id)
+            else:
+                handlers[operation.operation_id] = handler
+        if missing:
+            raise RuntimeError(f"{definition.name}: no handler for operations {', '.join(sorted(missing))}")
+        unknown = sorted(set(definition.handlers) - set(spec.by_id))
+        if unknown:
+            raise RuntimeError(f"{definition.name}: handlers for operations not in the spec: {', '.join(unknown)}")
+        for schema in definition.store_schemas:
+            self.store.register(schema)
+        return MountedApi(definition, spec, Router(spec.operations, definition.mount), handlers)
+
+    def _check_defects(self) -> None:
+        known = {name for api in self.apis for name in api.definition.defects}
+        unknown = sorted(set(self.config.defects) - known)
+        if unknown:
+            raise ValueError(f"unknown defects: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+    # -- the pipeline -------------------------------------------------------------------
+    def api_for_path(self, path: str) -> MountedApi | None:
+        for api in self._by_mount:
+            if api.router.owns(path):
+                return api
+        return None
+
+    def handle(self, request: MockRequest) -> MockResponse:
+        started = time.perf_counter()
+        api = self.api_for_path(request.path)
+        operation: Operation | None = None
+        fault: FaultDecision | None = None
+        status = 500
+        try:
+            raw = self._raw_route(request)
+            if raw is not None:
+                route, api = raw
+                response = self._handle_raw(api, route.handler, request)
+            elif api is None:
+                response = MockResponse(404, {"detail": f"No API of this mock serves {request.path}."})
+            else:
+                response, operation, fault = self._handle_api(api, request)
+            status = response.status
+            return response
+        except DropConnection:
+            status = 0
+            raise
+        finally:
+            entry = JournalEntry(
+                api=api.name if api else None,
+                operation_id=operation.operation_id if operation else None,
+                method=request.method,
+                path=request.path,
+                query=request.query_string,
+                status=status,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                fault=fault.describe() if fault else None,
+            )
+            try:
+                self.journal.record(entry)
+            except Exception:  # noqa: BLE001 - the journal must never break a response
+                log.exception("could not write the request journal")
+
+    def _raw_route(self, request: MockRequest) -> tuple[Any, MountedApi] | None:
+        for route, api in self._raw_routes:
+            if request.path.startswith(route.path) and request.method in (route.method, "HEAD" if route.method == "GET" else ""):
+                return route, api
+        return None
+
+    def _handle_raw(self, api: MountedApi, handler: Any, request: MockRequest) -> MockResponse:
+        try:
+            response: MockResponse = handler(self, request)
+            return response
+        except Problem as problem:
+            return api.definition.dialect.render(problem)
+
+    def _handle_api(self, api: MountedApi, request: MockRequest) -> tuple[MockResponse, Operation | None, FaultDecision | None]:
+        dialect = api.definition.dialect
+        operation: Operation | None = None
+        fault: FaultDecision | None = None
+        try:
+            routed = api.router.match(request.method, request.path)
+            if routed.match is Match.NONE:
+                raise Problem("not_found", 404, "Not found.")
+            if routed.match is Match.PARTIAL:
+                problem = Problem("method_not_allowed", 405, f'Method "{request.method}" not allowed.')
+                problem.headers["Allow"] = ", ".join(routed.allowed)
+                raise problem
+            operation = routed.operation
+            assert operation is not None and routed.path_params is not None
+            if len(request.body) > self.config.max_body_bytes:
+                raise Problem("payload_too_large", 413, f"Request body exceeds {self.config.max_body_bytes} bytes.")
+            principal = self._authenticate(api, operation, request)
+            params = validate_request(operation, request, routed.path_params, self.config.max_query_params)
+            fault = self.faults.decide(api.name, operation, request)
+            if fault is not None:
+                self._apply_fault(fault)
+            context = Context(self, api.definition, operation, request, params, principal)
+            response = api.handlers[operation.operation_id](context)
+            response = self._apply_defects(api, context, response)
+        except Problem as problem:
+            response = dialect.render(problem)
+            for key, value in problem.headers.items():
+                response.headers.setdefault(key, value)
+        except DropConnection:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug in a handler is reported, in the API's dialect
+            log.exception("handler failed for %s %s", request.method, request.path)
+            response = dialect.render(Problem("internal", 500, f"medimock internal error: {type(exc).__name__}: {exc}"))
+        if self.config.strict and operation is not None and (fault is None or not fault.status):
+            response = self._strict(api, operation, request, response)
+        return response, operation, fault
+
+    def _authenticate(self, api: MountedApi, operation: Operation, request: MockRequest) -> Principal | None:
+        if not operation.security or any(not requirement for requirement in operation.security):
+            return None  # anonymous access is allowed
+        if any(defect.auth_ignored for name, defect in api.definition.defects.items() if name in self.config.defects):
+            return Principal(scheme="defect", identity="anyone")
+        schemes = ((api.spec.document.get("components") or {}).get("securitySchemes")) or {}
+        insufficient: Problem | None = None
+        for requirement in operation.security:
+            principal = None
+            for scheme_name, scopes in requirement.items():
+                principal = api.definition.authenticate(scheme_name, schemes.get(scheme_name, {}), request, self)
+                if principal is None:
+                    break
+                missing = [scope for scope in scopes if scope not in principal.scopes]
+                if missing:
+                    insufficient = Problem(
+                        "insufficient_scope", 403, f"The token lacks the scope(s) this operation requires: {' '.join(missing)}.",
+                        extra={"required_scopes": scopes},
+                    )
+                    principal = None
+                    break
+            if principal is not None:
+                return principal
+        if insufficient is not None:
+            raise insufficient
+        raise Problem("unauthenticated", 401, "Authentication credentials were not provided.")
+
+    def _apply_fault(self, fault: FaultDecision) -> None:
+        if fault.latency_ms:
+            time.sleep(fault.latency_ms / 1000)
+        if fault.stall_ms:
+            time.sleep(fault.stall_ms / 1000)
+        if fault.drop:
+            raise DropConnection()
+        if fault.status:
+            problem = Problem("fault", fault.status, f"Injected fault: status {fault.status}.")
+            problem.headers.update(fault.headers)
+            raise problem
+
+    def _apply_defects(self, api: MountedApi, context: Context, response: MockResponse) -> MockResponse:
+        for name in self.config.defects:
+            defect = api.definition.defects.get(name)
+            if defect and defect.transform and (not defect.operations or context.operation.operation_id in defect.operations):
+                response = defect.transform(context, response)
+        return response
+
+    def _strict(self, api: MountedApi, operation: Operation, request: MockRequest, response: MockResponse) -> MockResponse:
+        violations = response_violations(operation, response)
+        if not violations:
+            return response
+        log.error("strict mode: %s %s -> %s violates %s: %s", request.method, request.path, response.status, operation.operation_id, violations)
+        return MockResponse(
+            500,
+            {
+                "medimock_strict_violation": {
+                    "operation": operation.operation_id,
+                    "status": response.status,
+                    "violations": violations,
+                }
+            },
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def reset(self) -> None:
+        self.store.reset(self.config.seed, self.config.profile)
+
+    def close(self) -> None:
+        self.webhooks.shutdown()
+        self.store.close()
+
+    def credentials(self, base_url: str) -> dict[str, Any]:
+        out = {}
+        for api in self.apis:
+            if api.definition.credentials is not None:
+                out[api.name] = {"base_url": base_url + api.definition.mount, **api.definition.credentials(self, base_url)}
+        return out
+
+
+def response_violations(operation: Operation, response: MockResponse) -> list[str]:
+    """How a response breaks its operation's contract (strict mode and tests)."""
+    spec = operation.response_for(response.status)
+    if spec is None:
+        return [f"status {response.status} is not documented for {operation.operation_id} (documented: {', '.join(sorted(operation.responses))})"]
+    if not spec.content:
+        if response.body not in (None, b"") and not response.raw:
+            return [f"status {response.status} of {operation.operation_id} documents no body, but one was sent"]
+        return []
+    content_type = (response.content_type or "").split(";")[0].strip().lower()
+    media = spec.content.get(content_type)
+    if media is None:
+        wildcard = [m for m in spec.content.values() if m.media_type.endswith("/*") and content_type.startswith(m.media_type[:-1])]
+        if wildcard or "*/*" in spec.content:
+            return []
+        return [f"content type {content_type!r} is not documented for status {response.status} (documented: {', '.join(spec.content)})"]
+    if response.raw or media.validator is None:
+        return []
+    return media.validator.errors(response.body)

@@ -1,0 +1,355 @@
+"""Load an OpenAPI 3.1 document once and normalise it into ``Operation`` objects.
+
+Everything the request pipeline needs per request is computed here, at start-up:
+the path regex, the parameter list with compiled validators, the request-body
+media types with compiled validators, and the response validators used by strict
+mode. Nothing in the request path walks the raw document again.
+
+This module imports no Flask.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.protocols import Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+_FORMAT_CHECKER = FormatChecker()
+
+try:  # libyaml is bundled in the PyYAML wheels; fall back to the pure loader.
+    _YamlLoader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _YamlLoader = yaml.SafeLoader
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """Parse a YAML (or JSON) OpenAPI document."""
+    with open(path, encoding="utf-8") as handle:
+        document = yaml.load(handle, Loader=_YamlLoader)
+    if not isinstance(document, dict) or "openapi" not in document:
+        raise SpecError(f"{path}: not an OpenAPI document")
+    return document
+
+
+class SpecError(Exception):
+    """The document cannot be served: a broken reference, a missing operationId..."""
+
+
+@dataclass(frozen=True)
+class SchemaValidator:
+    """A compiled JSON Schema validator for one place in the document."""
+
+    pointer: str
+    validator: Validator
+    schema: dict[str, Any]
+
+    def errors(self, instance: Any) -> list[str]:
+        """Every violation as ``'<where>: <message>'``, deepest first, sorted for stability."""
+        found = []
+        for error in self.validator.iter_errors(instance):
+            where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+            found.append(f"{where}: {error.message}")
+        return sorted(found)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # path | query | header | cookie
+    required: bool
+    schema: dict[str, Any]
+    validator: SchemaValidator | None
+    explode: bool = True
+
+    @cached_property
+    def types(self) -> frozenset[str]:
+        return schema_types(self.schema)
+
+    @cached_property
+    def is_array(self) -> bool:
+        return "array" in self.types
+
+    @cached_property
+    def item_types(self) -> frozenset[str]:
+        items = self.schema.get("items")
+        return schema_types(items) if isinstance(items, dict) else frozenset()
+
+
+@dataclass(frozen=True)
+class MediaType:
+    media_type: str
+    schema: dict[str, Any]
+    validator: SchemaValidator | None
+
+    @cached_property
+    def property_types(self) -> dict[str, frozenset[str]]:
+        """Declared types of each top-level property: form fields arrive as strings."""
+        props = self.schema.get("properties") or {}
+        return {name: schema_types(sub) for name, sub in props.items() if isinstance(sub, dict)}
+
+
+@dataclass(frozen=True)
+class RequestBody:
+    required: bool
+    content: dict[str, MediaType]
+
+    def match(self, content_type: str) -> MediaType | None:
+        base = content_type.split(";", 1)[0].strip().lower()
+        if base in self.content:
+            return self.content[base]
+        for declared, media in self.content.items():
+            if declared in ("*/*", "application/*") or (declared.endswith("/*") and base.startswith(declared[:-1])):
+                return media
+        return None
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    status: str  # "200", "4XX", "default"
+    content: dict[str, MediaType]
+    headers: tuple[str, ...] = ()
+
+
+@dataclass
+class Operation:
+    """One (method, path) of one API, normalised."""
+
+    api: str
+    operation_id: str
+    method: str  # upper case
+    path: str  # the template as written in the spec, without the mount prefix
+    parameters: tuple[Parameter, ...]
+    body: RequestBody | None
+    responses: dict[str, ResponseSpec]
+    security: tuple[dict[str, list[str]], ...]  # alternatives; () means anonymous
+    deprecated: bool = False
+    extensions: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+    def response_for(self, status: int) -> ResponseSpec | None:
+        key = str(status)
+        if key in self.responses:
+            return self.responses[key]
+        wildcard = f"{key[0]}XX"
+        return self.responses.get(wildcard) or self.responses.get("default")
+
+    @cached_property
+    def documented_statuses(self) -> frozenset[str]:
+        return frozenset(self.responses)
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<Operation {self.api}:{self.operation_id} {self.method} {self.path}>"
+
+
+def schema_types(schema: dict[str, Any] | None) -> frozenset[str]:
+    """The JSON types a schema admits (looking through one level of anyOf/oneOf)."""
+    if not isinstance(schema, dict):
+        return frozenset()
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return frozenset([declared])
+    if isinstance(declared, list):
+        return frozenset(declared)
+    found: set[str] = set()
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(key) or ():
+            found |= schema_types(sub)
+    if "enum" in schema and not found:
+        for value in schema["enum"]:
+            found.add(_json_type(value))
+    return frozenset(found)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+class ApiSpec:
+    """One OpenAPI document, loaded once, with its operations and compiled validators."""
+
+    def __init__(self, name: str, path: Path, document: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.path = path
+        self.document = document if document is not None else read_document(path)
+        self._uri = f"urn:medimock:{name}"
+        self._registry: Registry = Registry().with_resource(self._uri, DRAFT202012.create_resource(self.document))
+        self.operations: list[Operation] = list(self._build_operations())
+        self.by_id: dict[str, Operation] = {}
+        for operation in self.operations:
+            if operation.operation_id in self.by_id:
+                raise SpecError(f"{name}: duplicate operationId {operation.operation_id}")
+            self.by_id[operation.operation_id] = operation
+
+    # -- references -------------------------------------------------------------------
+    def resolve(self, node: Any) -> Any:
+        """Follow ``$ref`` chains of a non-schema object (parameter, response, body)."""
+        seen = set()
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if ref in seen or not ref.startswith("#/"):
+                raise SpecError(f"{self.name}: unsupported or cyclic reference {ref}")
+            seen.add(ref)
+            node = self.pointer(ref[1:])
+        return node
+
+    def pointer(self, pointer: str) -> Any:
+        node: Any = self.document
+        for raw in pointer.strip("/").split("/"):
+            part = raw.replace("~1", "/").replace("~0", "~")
+            try:
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            except (KeyError, IndexError, ValueError) as exc:
+                raise SpecError(f"{self.name}: broken reference #{pointer}") from exc
+        return node
+
+    def compile(self, pointer: str) -> SchemaValidator:
+        """Compile the schema at ``pointer`` so that its local ``$ref``s resolve in the document."""
+        schema = self.pointer(pointer)
+        root = {"$ref": f"{self._uri}#{pointer}"}
+        validator = Draft202012Validator(root, registry=self._registry, format_checker=_FORMAT_CHECKER)
+        return SchemaValidator(pointer=pointer, validator=validator, schema=self.resolve_schema(schema))
+
+    def resolve_schema(self, schema: Any) -> dict[str, Any]:
+        """A schema with its top-level ``$ref`` chain followed (for type look-ups)."""
+        resolved = self.resolve(schema)
+        return resolved if isinstance(resolved, dict) else {}
+
+    # -- operations ---------------------------------------------------------------------
+    def _build_operations(self) -> Iterator[Operation]:
+        paths = self.document.get("paths") or {}
+        global_security = self.document.get("security") or []
+        for template, raw_item in paths.items():
+            item = self.resolve(raw_item)
+            shared = item.get("parameters") or []
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                raw = item[method]
+                base = f"/paths/{_escape(template)}/{method}"
+                operation_id = raw.get("operationId")
+                if not operation_id:
+                    raise SpecError(f"{self.name}: {method.upper()} {template} has no operationId")
+                params = self._parameters(shared, f"/paths/{_escape(template)}/parameters", raw.get("parameters") or [], base)
+                security = raw["security"] if "security" in raw else global_security
+                extensions = {k: v for k, v in raw.items() if k.startswith("x-")}
+                yield Operation(
+                    api=self.name,
+                    operation_id=operation_id,
+                    method=method.upper(),
+                    path=template,
+                    parameters=tuple(params),
+                    body=self._body(raw.get("requestBody"), f"{base}/requestBody"),
+                    responses=self._responses(raw.get("responses") or {}, f"{base}/responses"),
+                    security=tuple(security),
+                    deprecated=bool(raw.get("deprecated")),
+                    extensions=extensions,
+                    summary=raw.get("summary", ""),
+                )
+
+    def _parameters(self, shared: list[Any], shared_base: str, own: list[Any], base: str) -> list[Parameter]:
+        merged: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+        for index, raw in enumerate(shared):
+            param = self.resolve(raw)
+            merged[(param["name"], param["in"])] = (param, self._param_pointer(raw, f"{shared_base}/{index}"))
+        for index, raw in enumerate(own):
+            param = self.resolve(raw)
+            merged[(param["name"], param["in"])] = (param, self._param_pointer(raw, f"{base}/parameters/{index}"))
+        out = []
+        for (name, location), (param, pointer) in merged.items():
+            schema = param.get("schema")
+            validator = self.compile(f"{pointer}/schema") if schema is not None else None
+            out.append(
+                Parameter(
+                    name=name,
+                    location=location,
+                    required=bool(param.get("required")) or location == "path",
+                    schema=self.resolve_schema(schema or {}),
+                    validator=validator,
+                    explode=param.get("explode", param.get("style", "form") == "form"),
+                )
+            )
+        return out
+
+    def _param_pointer(self, raw: Any, pointer: str) -> str:
+        return raw["$ref"][1:] if isinstance(raw, dict) and "$ref" in raw else pointer
+
+    def _body(self, raw: Any, pointer: str) -> RequestBody | None:
+        if raw is None:
+            return None
+        if isinstance(raw, dict) and "$ref" in raw:
+            pointer = raw["$ref"][1:]
+        body = self.resolve(raw)
+        return RequestBody(required=bool(body.get("required")), content=self._content(body.get("content") or {}, f"{pointer}/content"))
+
+    def _content(self, content: dict[str, Any], pointer: str) -> dict[str, MediaType]:
+        out = {}
+        for media_type, media in content.items():
+            media_pointer = f"{pointer}/{_escape(media_type)}"
+            schema = (media or {}).get("schema")
+            validator = self.compile(f"{media_pointer}/schema") if schema is not None else None
+            out[media_type.lower()] = MediaType(media_type.lower(), self.resolve_schema(schema or {}), validator)
+        return out
+
+    def _responses(self, responses: dict[str, Any], pointer: str) -> dict[str, ResponseSpec]:
+        out = {}
+        for status, raw in responses.items():
+            status = str(status)
+            own_pointer = raw["$ref"][1:] if isinstance(raw, dict) and "$ref" in raw else f"{pointer}/{status}"
+            response = self.resolve(raw)
+            out[status] = ResponseSpec(
+                status=status,
+                content=self._content(response.get("content") or {}, f"{own_pointer}/content"),
+                headers=tuple((response.get("headers") or {}).keys()),
+            )
+        return out
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+_PARAM = re.compile(r"\{([^{}/]+)\}")
+
+
+def path_regex(template: str, prefix: str = "") -> re.Pattern[str]:
+    """``/exams/{uuid}/data/`` -> a regex with a named group per path parameter."""
+    pattern = ""
+    position = 0
+    for match in _PARAM.finditer(template):
+        pattern += re.escape(template[position : match.start()])
+        pattern += f"(?P<{_group(match.group(1))}>[^/]+)"
+        position = match.end()
+    pattern += re.escape(template[position:])
+    return re.compile("^" + re.escape(prefix) + pattern + "$")
+
+
+def _group(name: str) -> str:
+    """Regex group names must be identifiers; map others reversibly."""
+    return "p_" + "".join(ch if ch.isalnum() else f"_{ord(ch):x}_" for ch in name)
+
+
+def group_to_name(group: str) -> str:
+    raw = group[2:]
+    return re.sub(r"_([0-9a-f]+)_", lambda m: chr(int(m.group(1), 16)), raw)

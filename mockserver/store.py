@@ -1,0 +1,192 @@
+"""The shared state: one SQLite database that every worker process opens.
+
+SQLite is a real, embedded database: WAL mode lets readers run beside one
+writer, a busy timeout makes concurrent writers wait instead of failing, and
+every write is a short ``BEGIN IMMEDIATE`` transaction so two workers never
+interleave half-done changes. Each thread of each process has its own
+connection (connections never cross a ``fork``).
+
+APIs register a ``StoreSchema`` (their tables and a seeding function);
+``reset()`` drops and recreates every registered table and seeds it again in
+one transaction, so a reader sees either the old state or the new one.
+
+This module imports no Flask.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import orjson
+
+SeedFunction = Callable[[sqlite3.Connection, "SeedContext"], None]
+
+
+@dataclass(frozen=True)
+class SeedContext:
+    seed: int
+    profile: str  # "default" or "large"
+
+
+@dataclass
+class StoreSchema:
+    """Tables owned by one part of the mock, and how to fill them."""
+
+    name: str
+    ddl: list[str]
+    tables: list[str]
+    seed: SeedFunction | None = None
+    keep_on_reset: bool = False  # e.g. fault rules survive a reset of the data
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_META_DDL = "CREATE TABLE IF NOT EXISTS medimock_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, busy_timeout_ms: int = 30_000) -> None:
+        self._owned_dir: tempfile.TemporaryDirectory[str] | None = None
+        if path is None:
+            self._owned_dir = tempfile.TemporaryDirectory(prefix="medimock-")
+            path = Path(self._owned_dir.name) / "medimock.sqlite3"
+        self.path = str(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._schemas: list[StoreSchema] = []
+        self._all_connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    # -- connections --------------------------------------------------------------------
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._local.conn = conn
+        self._local.pid = os.getpid()
+        with self._lock:
+            self._all_connections.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction taken with ``BEGIN IMMEDIATE`` (the write lock up front)."""
+        conn = self.connection()
+        if conn.in_transaction:  # nested: join the outer transaction
+            yield conn
+            return
+        _begin_immediate(conn)
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot across several SELECTs."""
+        conn = self.connection()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN DEFERRED")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        return self.connection().execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        return self.connection().execute(sql, params).fetchone()
+
+    # -- schema and seeding -------------------------------------------------------------
+    def register(self, schema: StoreSchema) -> None:
+        self._schemas.append(schema)
+
+    def initialise(self, seed: int, profile: str) -> bool:
+        """Create and seed the tables unless another process already did. True when this call seeded."""
+        with self.write() as conn:
+            conn.execute(_META_DDL)
+            for schema in self._schemas:
+                for statement in schema.ddl:
+                    conn.execute(statement)
+            row = conn.execute("SELECT value FROM medimock_meta WHERE key = 'seeded'").fetchone()
+            wanted = f"{seed}:{profile}:{','.join(s.name for s in self._schemas)}"
+            if row is not None and row["value"] == wanted:
+                return False
+            self._seed_all(conn, SeedContext(seed, profile), only_data=row is not None)
+            conn.execute("INSERT OR REPLACE INTO medimock_meta VALUES ('seeded', ?)", (wanted,))
+            conn.execute("INSERT OR REPLACE INTO medimock_meta VALUES ('generation', ?)", (str(time.time_ns()),))
+            return True
+
+    def reset(self, seed: int, profile: str) -> None:
+        with self.write() as conn:
+            self._seed_all(conn, SeedContext(seed, profile), only_data=True)
+            conn.execute("INSERT OR REPLACE INTO medimock_meta VALUES ('generation', ?)", (str(time.time_ns()),))
+
+    def _seed_all(self, conn: sqlite3.Connection, context: SeedContext, *, only_data: bool) -> None:
+        for schema in self._schemas:
+            if schema.keep_on_reset and only_data:
+                continue
+            for table in reversed(schema.tables):
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - table names come from code
+        for schema in self._schemas:
+            if schema.keep_on_reset and only_data:
+                continue
+            if schema.seed is not None:
+                schema.seed(conn, context)
+
+    def meta(self, key: str) -> str | None:
+        row = self.query_one("SELECT value FROM medimock_meta WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all_connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:  # pragma: no cover - closing a connection of a dead thread
+                    pass
+            self._all_connections.clear()
+        self._local = threading.local()
+        if self._owned_dir is not None:
+            self._owned_dir.cleanup()
+            self._owned_dir = None
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    # The busy timeout covers the wait for the lock; a second try covers the rare
+    # SQLITE_BUSY that WAL returns when a checkpoint races the BEGIN.
+    for attempt in range(50):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.01)
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def loads(value: str | bytes | None) -> Any:
+    return None if value is None else orjson.loads(value)

@@ -1,0 +1,189 @@
+"""Validate a request against its operation, with the validators compiled at start-up.
+
+Wire values are strings (query, path, headers, form fields); they are coerced to
+the types the schema declares before validation, so ``limit=10`` validates as an
+integer and ``limit=ten`` fails with a type error that names the field.
+
+The outcome is a ``ValidatedRequest`` holding typed values, or a ``Problem`` of
+kind ``invalid_request`` whose ``fields`` lists every violation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .http import MockRequest, Problem
+from .spec import MediaType, Operation, Parameter
+
+_BOOLEAN = {"true": True, "false": False, "1": True, "0": False}
+
+
+@dataclass
+class ValidatedRequest:
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    media_type: str | None = None
+
+
+def coerce(value: str, types: frozenset[str]) -> Any:
+    """Turn a wire string into the value its schema declares; leave it when it does not parse."""
+    if "string" in types or not types:
+        return value
+    if "integer" in types:
+        try:
+            return int(value, 10)
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            number = float(value)
+            if number == number and abs(number) != float("inf"):  # NaN and inf are not JSON
+                return number
+        except ValueError:
+            pass
+    if "boolean" in types and value.lower() in _BOOLEAN:
+        return _BOOLEAN[value.lower()]
+    if "null" in types and value in ("", "null"):
+        return None
+    if types & {"object", "array"}:
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _param_value(param: Parameter, values: list[str]) -> Any:
+    if param.is_array:
+        if not param.explode and len(values) == 1:
+            values = values[0].split(",") if values[0] else []
+        return [coerce(v, param.item_types) for v in values]
+    return coerce(values[-1], param.types)
+
+
+def validate_request(operation: Operation, request: MockRequest, path_params: dict[str, str], max_query_params: int = 1000) -> ValidatedRequest:
+    errors: dict[str, list[str]] = {}
+    result = ValidatedRequest()
+    if len(request.query) > max_query_params:
+        raise Problem("invalid_request", 400, f"Too many query parameters ({len(request.query)} > {max_query_params}).")
+    query: dict[str, list[str]] = {}
+    for key, value in request.query:
+        query.setdefault(key, []).append(value)
+
+    for param in operation.parameters:
+        if param.location == "path":
+            raw_values = [path_params[param.name]] if param.name in path_params else []
+            target = result.path
+        elif param.location == "query":
+            raw_values = query.get(param.name, [])
+            target = result.query
+        elif param.location == "header":
+            header = request.headers.get(param.name)
+            raw_values = [header] if header is not None else []
+            target = result.headers
+        else:
+            continue
+        if not raw_values:
+            if param.required:
+                errors.setdefault(param.name, []).append("This parameter is required.")
+            elif "default" in param.schema:
+                target[param.name] = param.schema["default"]
+            continue
+        value = _param_value(param, raw_values)
+        if param.validator is not None:
+            for message in param.validator.errors(value):
+                errors.setdefault(param.name, []).append(_strip_root(message))
+        target[param.name] = value
+
+    if operation.body is not None:
+        _validate_body(operation, request, result, errors)
+    if errors:
+        problem = Problem("invalid_request", 400, _summary(errors))
+        problem.fields = errors
+        raise problem
+    return result
+
+
+def _validate_body(operation: Operation, request: MockRequest, result: ValidatedRequest, errors: dict[str, list[str]]) -> None:
+    assert operation.body is not None
+    has_body = bool(request.body) or bool(request.form) or bool(request.files)
+    if not has_body:
+        if operation.body.required:
+            # Say what the body must hold, not only that it is missing.
+            media = next(iter(operation.body.content.values()), None)
+            required = (media.schema.get("required") if media else None) or []
+            for name in required:
+                errors.setdefault(name, []).append("This field is required.")
+            if not required:
+                errors.setdefault("(body)", []).append("A request body is required.")
+        return
+    media = operation.body.match(request.content_type or "")
+    if media is None:
+        accepted = ", ".join(operation.body.content)
+        raise Problem(
+            "unsupported_media_type",
+            415,
+            f'Unsupported media type "{request.content_type or "(none)"}" in request; expected {accepted}.',
+        )
+    result.media_type = media.media_type
+    instance = _decode_body(media, request)
+    result.body = instance
+    if media.validator is not None:
+        for message in media.validator.errors(instance):
+            where, _, text = message.partition(": ")
+            name = where if where != "(root)" else _missing_name(text) or "(body)"
+            errors.setdefault(name, []).append(_friendly(text))
+
+
+def _decode_body(media: MediaType, request: MockRequest) -> Any:
+    kind = media.media_type
+    if kind == "application/json" or kind.endswith("+json"):
+        try:
+            return json.loads(request.body.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise Problem("malformed_body", 400, f"JSON parse error - body is not valid UTF-8 ({exc.reason}).") from exc
+        except ValueError as exc:
+            raise Problem("malformed_body", 400, f"JSON parse error - {exc}") from exc
+    if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields: dict[str, Any] = {}
+        types = media.property_types
+        for key, value in request.form or []:
+            prop_types = types.get(key, frozenset())
+            coerced = coerce(value, prop_types) if "array" not in prop_types else value
+            if "array" in prop_types:
+                fields.setdefault(key, []).append(value)
+            else:
+                fields[key] = coerced
+        for key, upload in (request.files or {}).items():
+            fields[key] = upload.filename or "(file)"
+        return fields
+    if kind.startswith("text/"):
+        return request.body.decode("utf-8", errors="replace")
+    return request.body
+
+
+def _missing_name(text: str) -> str | None:
+    # jsonschema: "'name' is a required property"
+    if text.endswith(" is a required property") and text.startswith("'"):
+        return text[1 : text.index("'", 1)]
+    return None
+
+
+def _friendly(text: str) -> str:
+    if text.endswith(" is a required property"):
+        return "This field is required."
+    return text
+
+
+def _strip_root(message: str) -> str:
+    where, _, text = message.partition(": ")
+    return text if where == "(root)" else message
+
+
+def _summary(errors: dict[str, list[str]]) -> str:
+    parts = [f"{name}: {'; '.join(messages)}" for name, messages in sorted(errors.items())]
+    return "Invalid request - " + " | ".join(parts)
