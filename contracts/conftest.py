@@ -32,4 +32,3 @@ def target() -> Iterator[Target]:
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
-

@@ -40,7 +40,7 @@ class SpecSchemas:
 
     def __init__(self, api: str) -> None:
         with open(SPECS / api / "openapi.yaml", encoding="utf-8") as handle:
-            self.document = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            self.document = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - the C *safe* loader
         self._uri = f"urn:medimock-contract:{api}"
         self._registry: Registry = Registry().with_resource(self._uri, DRAFT202012.create_resource(self.document))
 

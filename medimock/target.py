@@ -39,7 +39,11 @@ MOUNTS = {"clarius": "", "tscharts": "", "ambra": "/api/v3", "radiology": "/radi
 CREDENTIAL_ENV = {
     "clarius": {"api_key": "CLARIUS_API_KEY"},
     "tscharts": {"token": "TSCHARTS_TOKEN", "username": "TSCHARTS_USERNAME", "password": "TSCHARTS_PASSWORD"},
-    "radiology": {"client_id": "RADIOLOGY_CLIENT_ID", "client_secret": "RADIOLOGY_CLIENT_SECRET", "organization_id": "RADIOLOGY_ORGANIZATION_ID"},
+    "radiology": {
+        "client_id": "RADIOLOGY_CLIENT_ID",
+        "client_secret": "RADIOLOGY_CLIENT_SECRET",
+        "organization_id": "RADIOLOGY_ORGANIZATION_ID",
+    },
     "ambra": {"login": "AMBRA_LOGIN", "password": "AMBRA_PASSWORD"},
 }
 
@@ -88,8 +92,18 @@ class EmbeddedMock:
 
     def start(self, timeout: float = 30.0) -> str:
         command = [
-            sys.executable, "-m", "mockserver", "--host", "127.0.0.1", "--port", "0",
-            "--db", str(Path(self._dir.name) / "mock.sqlite3"), "--webhook-timeout", "2", *self.extra_args,
+            sys.executable,
+            "-m",
+            "mockserver",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--db",
+            str(Path(self._dir.name) / "mock.sqlite3"),
+            "--webhook-timeout",
+            "2",
+            *self.extra_args,
         ]
         if self.strict:
             command.append("--strict")

@@ -24,4 +24,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["create_app", "MockConfig"]
+__all__ = ["MockConfig", "create_app"]

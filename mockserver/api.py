@@ -6,9 +6,10 @@ API's error shape or credentials.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .http import MockRequest, MockResponse, Problem
 from .spec import Operation

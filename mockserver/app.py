@@ -8,6 +8,7 @@ other path goes to ``MockApp.handle``.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -27,7 +28,8 @@ def create_app(config: MockConfig | None = None, mock: MockApp | None = None) ->
     """Build the WSGI app serving every configured API (see ``MockConfig``)."""
     mock = mock or MockApp(config or MockConfig())
     config = mock.config
-    app = Flask("mockserver", static_folder=None)
+    root = Path(__file__).resolve().parent  # explicit: editable installs hide the package path from Flask
+    app = Flask("mockserver", static_folder=None, root_path=str(root), instance_path=str(root / "instance"))
     app.config["MAX_CONTENT_LENGTH"] = None  # the pipeline answers 413 in each API's dialect
     app.config["MAX_FORM_PARTS"] = 100_000
     app.extensions["medimock"] = mock
@@ -92,7 +94,9 @@ def to_mock_request() -> MockRequest:
         files = None
         if base in _FORM_TYPES:
             form = list(request.form.items(multi=True))
-            files = {key: UploadedFile(f.filename or "", f.mimetype or "application/octet-stream", f.read()) for key, f in request.files.items()}
+            files = {
+                key: UploadedFile(f.filename or "", f.mimetype or "application/octet-stream", f.read()) for key, f in request.files.items()
+            }
     except RequestEntityTooLarge as exc:
         raise Problem("payload_too_large", 413, "Request body too large.") from exc
     except ValueError as exc:  # a broken multipart body
@@ -101,7 +105,7 @@ def to_mock_request() -> MockRequest:
         method=request.method,
         path=request.path,
         query=list(request.args.items(multi=True)),
-        headers=request.headers,
+        headers=request.headers,  # type: ignore[arg-type]  # werkzeug Headers: a case-insensitive mapping
         body=body,
         content_type=content_type,
         base_url=request.host_url.rstrip("/"),

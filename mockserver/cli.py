@@ -31,17 +31,33 @@ def build_parser() -> argparse.ArgumentParser:
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument("--host", default=env("MEDIMOCK_HOST", DEFAULT_HOST), help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(env("PORT", env("MEDIMOCK_PORT", str(DEFAULT_PORT)))), help="port (default 8080, $PORT; 0 picks a free one)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env("PORT", env("MEDIMOCK_PORT", str(DEFAULT_PORT)))),
+        help="port (default 8080, $PORT; 0 picks a free one)",
+    )
     parser.add_argument("--seed", type=int, default=int(env("MEDIMOCK_SEED", str(DEFAULT_SEED))), help="fixture seed")
     parser.add_argument("--db", default=env("MEDIMOCK_DB"), help="SQLite file (default: a temporary file removed at exit)")
     parser.add_argument("--workers", type=int, default=int(env("MEDIMOCK_WORKERS", "1")), help="worker processes (>1 runs gunicorn)")
     parser.add_argument("--profile", choices=("default", "large"), default=env("MEDIMOCK_PROFILE", "default"), help="fixture size")
     parser.add_argument("--api", action="append", choices=ALL_APIS, help="serve only this API (repeatable; default all)")
-    parser.add_argument("--strict", action="store_true", default=env("MEDIMOCK_STRICT", "") in ("1", "true"), help="validate every response against the spec")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        default=env("MEDIMOCK_STRICT", "") in ("1", "true"),
+        help="validate every response against the spec",
+    )
     parser.add_argument("--defect", action="append", default=[], help="switch on a deliberate defect (mutation testing)")
-    parser.add_argument("--webhook-timeout", type=float, default=float(env("MEDIMOCK_WEBHOOK_TIMEOUT", "10")), help="seconds a webhook receiver gets")
-    parser.add_argument("--token-ttl", type=int, default=int(env("MEDIMOCK_TOKEN_TTL", "3600")), help="lifetime of issued OAuth tokens, seconds")
-    parser.add_argument("--max-body", type=int, default=int(env("MEDIMOCK_MAX_BODY_BYTES", str(32 * 1024 * 1024))), help="largest request body, bytes")
+    parser.add_argument(
+        "--webhook-timeout", type=float, default=float(env("MEDIMOCK_WEBHOOK_TIMEOUT", "10")), help="seconds a webhook receiver gets"
+    )
+    parser.add_argument(
+        "--token-ttl", type=int, default=int(env("MEDIMOCK_TOKEN_TTL", "3600")), help="lifetime of issued OAuth tokens, seconds"
+    )
+    parser.add_argument(
+        "--max-body", type=int, default=int(env("MEDIMOCK_MAX_BODY_BYTES", str(32 * 1024 * 1024))), help="largest request body, bytes"
+    )
     parser.add_argument("--no-control", action="store_true", help="do not serve the /__mock__ control API")
     parser.add_argument("--control-token", default=env("MEDIMOCK_CONTROL_TOKEN"), help="require 'Authorization: Bearer TOKEN' on /__mock__")
     parser.add_argument("--log-level", default=env("MEDIMOCK_LOG_LEVEL", "WARNING"))
@@ -89,7 +105,7 @@ def serve_werkzeug(config: MockConfig) -> int:
     mock = MockApp(config)
     app = create_app(mock=mock)
     server = make_server(config.host, config.port, app, threaded=True)
-    server.daemon_threads = True
+    server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadedWSGIServer's ThreadingMixIn
     print(f"medimock listening on http://{_display_host(config.host)}:{server.port} ({', '.join(a.name for a in mock.apis)})", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -115,7 +131,7 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
     MockApp(config).close()
     os.environ.update(config.to_env())
 
-    class Gunicorn(BaseApplication):  # type: ignore[misc]
+    class Gunicorn(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{_bind_host(config.host)}:{config.port}")
             self.cfg.set("workers", workers)
@@ -125,7 +141,12 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", None)
             self.cfg.set("loglevel", "warning")
-            self.cfg.set("when_ready", lambda server: print(f"medimock listening on http://{_display_host(config.host)}:{config.port} ({workers} workers)", flush=True))
+            self.cfg.set(
+                "when_ready",
+                lambda server: print(
+                    f"medimock listening on http://{_display_host(config.host)}:{config.port} ({workers} workers)", flush=True
+                ),
+            )
 
         def load(self) -> Any:
             from .app import create_app

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .http import MockRequest, MockResponse, Problem, json_response, no_content
 from .pipeline import MockApp

@@ -32,7 +32,7 @@ SCHEMA = StoreSchema(
     keep_on_reset=True,
 )
 
-RULE_FIELDS = {
+RULE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "api": str,
     "operation_id": str,
     "method": str,
@@ -146,9 +146,7 @@ class Faults:
                     continue
                 hits, applied = current["hits"] + 1, current["applied"]
                 apply = applied < rule.get("times", 1 << 62) and self._chance(row["id"], hits) < rule.get("probability", 1.0)
-                wconn.execute(
-                    "UPDATE fault_rules SET hits = ?, applied = ? WHERE id = ?", (hits, applied + (1 if apply else 0), row["id"])
-                )
+                wconn.execute("UPDATE fault_rules SET hits = ?, applied = ? WHERE id = ?", (hits, applied + (1 if apply else 0), row["id"]))
             if not apply:
                 continue
             latency = float(rule.get("latency_ms", 0))

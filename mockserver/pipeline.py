@@ -114,15 +114,26 @@ class MockApp:
             raise ValueError(f"unknown defects: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
     # -- the pipeline -------------------------------------------------------------------
-    def api_for_path(self, path: str) -> MountedApi | None:
+    def api_for_path(self, path: str, method: str = "GET") -> MountedApi | None:
+        """The API serving ``path``: of the APIs at the longest mount owning it, the one that routes it.
+
+        Several APIs can share a mount (Clarius and tscharts both sit at the host
+        root), so owning the prefix is not enough: an API whose router knows the path
+        (with any method) wins; otherwise the first owner answers (its 404).
+        """
+        owner: MountedApi | None = None
         for api in self._by_mount:
+            if owner is not None and api.definition.mount != owner.definition.mount:
+                break  # a longer mount that owns the path keeps it
             if api.router.owns(path):
-                return api
-        return None
+                if api.router.match(method, path).match is not Match.NONE:
+                    return api
+                owner = owner or api
+        return owner
 
     def handle(self, request: MockRequest) -> MockResponse:
         started = time.perf_counter()
-        api = self.api_for_path(request.path)
+        api = self.api_for_path(request.path, request.method)
         operation: Operation | None = None
         fault: FaultDecision | None = None
         status = 500
@@ -153,7 +164,7 @@ class MockApp:
             )
             try:
                 self.journal.record(entry)
-            except Exception:  # noqa: BLE001 - the journal must never break a response
+            except Exception:
                 log.exception("could not write the request journal")
 
     def _raw_route(self, request: MockRequest) -> tuple[Any, MountedApi] | None:
@@ -199,7 +210,7 @@ class MockApp:
                 response.headers.setdefault(key, value)
         except DropConnection:
             raise
-        except Exception as exc:  # noqa: BLE001 - a bug in a handler is reported, in the API's dialect
+        except Exception as exc:
             log.exception("handler failed for %s %s", request.method, request.path)
             response = dialect.render(Problem("internal", 500, f"medimock internal error: {type(exc).__name__}: {exc}"))
         if self.config.strict and operation is not None and (fault is None or not fault.status):
@@ -222,7 +233,9 @@ class MockApp:
                 missing = [scope for scope in scopes if scope not in principal.scopes]
                 if missing:
                     insufficient = Problem(
-                        "insufficient_scope", 403, f"The token lacks the scope(s) this operation requires: {' '.join(missing)}.",
+                        "insufficient_scope",
+                        403,
+                        f"The token lacks the scope(s) this operation requires: {' '.join(missing)}.",
                         extra={"required_scopes": scopes},
                     )
                     principal = None
@@ -256,7 +269,9 @@ class MockApp:
         violations = response_violations(operation, response)
         if not violations:
             return response
-        log.error("strict mode: %s %s -> %s violates %s: %s", request.method, request.path, response.status, operation.operation_id, violations)
+        log.error(
+            "strict mode: %s %s -> %s violates %s: %s", request.method, request.path, response.status, operation.operation_id, violations
+        )
         return MockResponse(
             500,
             {
@@ -288,7 +303,9 @@ def response_violations(operation: Operation, response: MockResponse) -> list[st
     """How a response breaks its operation's contract (strict mode and tests)."""
     spec = operation.response_for(response.status)
     if spec is None:
-        return [f"status {response.status} is not documented for {operation.operation_id} (documented: {', '.join(sorted(operation.responses))})"]
+        return [
+            f"status {response.status} is not documented for {operation.operation_id} (documented: {', '.join(sorted(operation.responses))})"
+        ]
     if not spec.content:
         if response.body not in (None, b"") and not response.raw:
             return [f"status {response.status} of {operation.operation_id} documents no body, but one was sent"]

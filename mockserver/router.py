@@ -8,9 +8,9 @@ with one dictionary look-up; the rest with one compiled regex per path template.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable
 
 from .spec import Operation, group_to_name, path_regex
 
@@ -30,7 +30,7 @@ class RouteResult:
 
 
 class _Route:
-    __slots__ = ("regex", "methods", "template")
+    __slots__ = ("methods", "regex", "template")
 
     def __init__(self, template: str, regex: re.Pattern[str]) -> None:
         self.template = template

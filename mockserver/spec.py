@@ -11,10 +11,11 @@ This module imports no Flask.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
@@ -35,7 +36,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 def read_document(path: Path) -> dict[str, Any]:
     """Parse a YAML (or JSON) OpenAPI document."""
     with open(path, encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=_YamlLoader)
+        document = yaml.load(handle, Loader=_YamlLoader)  # noqa: S506 - the C *safe* loader
     if not isinstance(document, dict) or "openapi" not in document:
         raise SpecError(f"{path}: not an OpenAPI document")
     return document
@@ -252,7 +253,7 @@ class ApiSpec:
                 if not operation_id:
                     raise SpecError(f"{self.name}: {method.upper()} {template} has no operationId")
                 params = self._parameters(shared, f"/paths/{_escape(template)}/parameters", raw.get("parameters") or [], base)
-                security = raw["security"] if "security" in raw else global_security
+                security = raw.get("security", global_security)
                 extensions = {k: v for k, v in raw.items() if k.startswith("x-")}
                 yield Operation(
                     api=self.name,

@@ -20,10 +20,11 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import orjson
 
@@ -146,7 +147,7 @@ class Store:
             if schema.keep_on_reset and only_data:
                 continue
             for table in reversed(schema.tables):
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - table names come from code
+                conn.execute(f"DELETE FROM {table}")
         for schema in self._schemas:
             if schema.keep_on_reset and only_data:
                 continue
@@ -179,7 +180,7 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 49:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 49:
                 raise
             time.sleep(0.01)
 

@@ -6,6 +6,19 @@ integer and ``limit=ten`` fails with a type error that names the field.
 
 The outcome is a ``ValidatedRequest`` holding typed values, or a ``Problem`` of
 kind ``invalid_request`` whose ``fields`` lists every violation.
+
+Two operation-level extensions refine this, for any API whose spec uses them:
+
+``x-medimock-one-of-params: [[a], [b, c]]``
+    Exactly one of the alternatives must be given, and completely (every parameter
+    of the chosen alternative, none of the others). OpenAPI cannot say this of
+    parameters; a request that breaks it is an ``invalid_request`` whose field key
+    names the alternatives (``a|b+c``).
+``x-medimock-invalid-input-status: 404``
+    The status a request failing validation gets instead of 400. With 404 the problem
+    becomes a ``not_found`` (a malformed id is then indistinguishable from an unknown
+    one, as with a server whose URL pattern does not match it); with any other status
+    it stays an ``invalid_request`` with that status. ``fields`` is kept either way.
 """
 
 from __future__ import annotations
@@ -65,15 +78,18 @@ def _param_value(param: Parameter, values: list[str]) -> Any:
     return coerce(values[-1], param.types)
 
 
-def validate_request(operation: Operation, request: MockRequest, path_params: dict[str, str], max_query_params: int = 1000) -> ValidatedRequest:
+def validate_request(
+    operation: Operation, request: MockRequest, path_params: dict[str, str], max_query_params: int = 1000
+) -> ValidatedRequest:
     errors: dict[str, list[str]] = {}
     result = ValidatedRequest()
     if len(request.query) > max_query_params:
-        raise Problem("invalid_request", 400, f"Too many query parameters ({len(request.query)} > {max_query_params}).")
+        raise _invalid(operation, f"Too many query parameters ({len(request.query)} > {max_query_params}).", {})
     query: dict[str, list[str]] = {}
     for key, value in request.query:
         query.setdefault(key, []).append(value)
 
+    supplied: set[str] = set()
     for param in operation.parameters:
         if param.location == "path":
             raw_values = [path_params[param.name]] if param.name in path_params else []
@@ -93,19 +109,46 @@ def validate_request(operation: Operation, request: MockRequest, path_params: di
             elif "default" in param.schema:
                 target[param.name] = param.schema["default"]
             continue
+        supplied.add(param.name)
         value = _param_value(param, raw_values)
         if param.validator is not None:
             for message in param.validator.errors(value):
                 errors.setdefault(param.name, []).append(_strip_root(message))
         target[param.name] = value
 
+    alternatives = operation.extensions.get("x-medimock-one-of-params")
+    if alternatives:
+        _check_one_of(alternatives, supplied, errors)
     if operation.body is not None:
         _validate_body(operation, request, result, errors)
     if errors:
-        problem = Problem("invalid_request", 400, _summary(errors))
-        problem.fields = errors
-        raise problem
+        raise _invalid(operation, _summary(errors), errors)
     return result
+
+
+def _invalid(operation: Operation, message: str, errors: dict[str, list[str]]) -> Problem:
+    """The validation failure, with the status ``x-medimock-invalid-input-status`` asks for (400 by default)."""
+    status = int(operation.extensions.get("x-medimock-invalid-input-status", 400))
+    problem = Problem("not_found" if status == 404 else "invalid_request", status, message)
+    problem.fields = errors
+    return problem
+
+
+def _check_one_of(alternatives: list[Any], supplied: set[str], errors: dict[str, list[str]]) -> None:
+    """``x-medimock-one-of-params``: exactly one alternative (a list of parameter names), complete."""
+    groups = [tuple(a) if isinstance(a, (list, tuple)) else (str(a),) for a in alternatives]
+    used = [group for group in groups if any(name in supplied for name in group)]
+    key = "|".join("+".join(group) for group in groups)
+    described = " or ".join(" and ".join(group) for group in groups)
+    if not used:
+        errors.setdefault(key, []).append(f"Exactly one of {described} is required; none was given.")
+    elif len(used) > 1:
+        given = ", ".join(name for group in used for name in group if name in supplied)
+        errors.setdefault(key, []).append(f"Exactly one of {described} is required; got {given}.")
+    else:
+        missing = [name for name in used[0] if name not in supplied]
+        if missing:
+            errors.setdefault(key, []).append(f"{' and '.join(used[0])} go together; missing {', '.join(missing)}.")
 
 
 def _validate_body(operation: Operation, request: MockRequest, result: ValidatedRequest, errors: dict[str, list[str]]) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import requests
 
@@ -42,7 +43,7 @@ class DeliveryResult:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -91,7 +92,7 @@ class WebhookSender:
         log.info("webhook %s %s -> %s (%.0f ms)", delivery.method, delivery.url, status_code or error, (time.monotonic() - started) * 1000)
         try:
             on_done(result)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("recording a webhook delivery failed")
         return result
 

@@ -8,9 +8,9 @@ operations that need a key must refuse requests without one.
 
 from __future__ import annotations
 
+import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
-import schemathesis
 
 from medimock.suite import max_examples
 

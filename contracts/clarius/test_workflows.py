@@ -10,8 +10,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import requests
@@ -75,7 +77,14 @@ def test_api_key_lifecycle(clarius):
 
 @pytest.mark.parametrize(
     "authorization",
-    [None, "Service-API-Key", "Service-API-Key nodot", "Service-API-Key AAAAAAAA.wrongsecretwrongsecretwrongsecre", "Bearer abc", "Api-Key x.y"],
+    [
+        None,
+        "Service-API-Key",
+        "Service-API-Key nodot",
+        "Service-API-Key AAAAAAAA.wrongsecretwrongsecretwrongsecre",
+        "Bearer abc",
+        "Api-Key x.y",
+    ],
 )
 def test_bad_credentials_are_401(clarius, authorization):
     headers = {"Authorization": authorization} if authorization else {}
@@ -297,7 +306,7 @@ class Receiver:
         received: list[dict[str, Any]] = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 received.append({"headers": dict(self.headers), "body": self.rfile.read(length)})
                 self.send_response(200)
@@ -397,9 +406,9 @@ def test_webhook_to_a_closed_port_is_a_failed_record(clarius, control):
 
 
 def test_records_older_than_14_days_are_not_returned(clarius):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    cutoff = datetime.now(timezone.utc) - timedelta(days=14, minutes=5)
+    cutoff = datetime.now(UTC) - timedelta(days=14, minutes=5)
     records, _ = walk(clarius, "/services/notifications/records/", limit=100)
     for record in records:
         logged = datetime.fromisoformat(record["logged_at"].replace("Z", "+00:00"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from medimock.fixtures import clarius as fixtures
@@ -42,9 +42,11 @@ def simulate_upload(app: Any, request: MockRequest) -> MockResponse:
         raise Problem("invalid_request", 400, "The body is a JSON object (or empty).")
     unknown = set(options) - {"customer_id", "captures", "patient", "exam_uuid"}
     if unknown:
-        raise Problem("invalid_request", 400, f"Unknown fields: {', '.join(sorted(unknown))}; known: customer_id, captures, patient, exam_uuid.")
+        raise Problem(
+            "invalid_request", 400, f"Unknown fields: {', '.join(sorted(unknown))}; known: customer_id, captures, patient, exam_uuid."
+        )
     db = ClariusStore(app.store)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     seed_rng = _rng(app, now)
     if options.get("exam_uuid"):
         exam_row = db.exam_row(str(options["exam_uuid"]))
@@ -88,7 +90,9 @@ def simulate_upload(app: Any, request: MockRequest) -> MockResponse:
 
 def send_notification(app: Any, url: str, payload: dict[str, Any], request_uuid: str) -> None:
     content = fixtures.payload_json(payload)
-    delivery = Delivery(url=url, body=content.encode(), headers={"Content-Type": "application/json", "User-Agent": "medimock-clarius-webhook"})
+    delivery = Delivery(
+        url=url, body=content.encode(), headers={"Content-Type": "application/json", "User-Agent": "medimock-clarius-webhook"}
+    )
     if "clarius.webhook_missing_download_url" in app.config.defects:
         broken = {k: v for k, v in payload.items() if k != "download_url"}
         delivery = Delivery(url=url, body=json.dumps(broken).encode(), headers=delivery.headers)
@@ -126,6 +130,3 @@ def uploaded_reports(app: Any, request: MockRequest) -> MockResponse:
 def _rng(app: Any, now: datetime) -> tuple[Any, Any]:
     # Fresh, unpredictable identifiers per upload, but from a generator seeded per call.
     return fixtures.seeded(app.config.seed, f"upload:{now.timestamp()}:{id(now)}")
-
-
-

@@ -32,11 +32,39 @@ def _settings_type(ctx: Context, response: MockResponse) -> MockResponse:
     return response
 
 
-API.defect(Defect("clarius.poll_missing_download_url", "poll results lack the required download_url", operations=("pollExams",), transform=_drop_download_url))
-API.defect(Defect("clarius.confirm_undocumented_status", "customer confirmation answers 202, a status the document does not give", operations=("confirmCustomer",), transform=_confirm_202))
+API.defect(
+    Defect(
+        "clarius.poll_missing_download_url",
+        "poll results lack the required download_url",
+        operations=("pollExams",),
+        transform=_drop_download_url,
+    )
+)
+API.defect(
+    Defect(
+        "clarius.confirm_undocumented_status",
+        "customer confirmation answers 202, a status the document does not give",
+        operations=("confirmCustomer",),
+        transform=_confirm_202,
+    )
+)
 API.defect(Defect("clarius.auth_ignored", "no operation checks the API key", auth_ignored=True))
-API.defect(Defect("clarius.create_key_without_secret", "a created key's response lacks the full key", operations=("createApiKey",), transform=_key_without_secret))
-API.defect(Defect("clarius.settings_wrong_type", "settings report notification_url as null", operations=("getSettings", "updateSettings"), transform=_settings_type))
+API.defect(
+    Defect(
+        "clarius.create_key_without_secret",
+        "a created key's response lacks the full key",
+        operations=("createApiKey",),
+        transform=_key_without_secret,
+    )
+)
+API.defect(
+    Defect(
+        "clarius.settings_wrong_type",
+        "settings report notification_url as null",
+        operations=("getSettings", "updateSettings"),
+        transform=_settings_type,
+    )
+)
 API.defect(Defect("clarius.poll_ignores_customer_filter", "the poll API ignores customer_id"))
 API.defect(Defect("clarius.poll_not_paginated", "the poll API ignores limit/offset"))
 API.defect(Defect("clarius.revoked_key_still_accepted", "revoking a key answers 204 but the key keeps working"))

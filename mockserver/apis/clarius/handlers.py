@@ -100,7 +100,12 @@ def upload_report(ctx: Context) -> MockResponse:
     request_uuid = ctx.path["request_uuid"]
     upload = (ctx.request.files or {}).get("file")
     if upload is None:  # "file" sent as a plain field, not a file part
-        raise Problem("invalid_request", 400, "No file was submitted.", fields={"file": ["No file was submitted. Check the encoding type on the form."]})
+        raise Problem(
+            "invalid_request",
+            400,
+            "No file was submitted.",
+            fields={"file": ["No file was submitted. Check the encoding type on the form."]},
+        )
     if not upload.data:
         raise Problem("invalid_request", 400, "The submitted file is empty.", fields={"file": ["The submitted file is empty."]})
     if db(ctx).download_request(request_uuid) is None:
@@ -127,7 +132,9 @@ def get_settings(ctx: Context) -> MockResponse:
 def update_settings(ctx: Context) -> MockResponse:
     body = ctx.body
     if not isinstance(body, dict):
-        raise Problem("invalid_request", 400, "Expected a JSON object.", fields={"non_field_errors": ["Invalid data. Expected a dictionary."]})
+        raise Problem(
+            "invalid_request", 400, "Expected a JSON object.", fields={"non_field_errors": ["Invalid data. Expected a dictionary."]}
+        )
     return json_response(db(ctx).update_settings(body))
 
 

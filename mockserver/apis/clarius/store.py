@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from medimock.fixtures import clarius as fixtures
@@ -107,7 +107,7 @@ def iso(moment: datetime) -> str:
 
 
 def now_iso() -> str:
-    return iso(datetime.now(timezone.utc))
+    return iso(datetime.now(UTC))
 
 
 def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
@@ -141,9 +141,12 @@ def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
             for r in data.notification_records
         ],
     )
-    conn.executemany("INSERT INTO clarius_applications VALUES (?, ?, ?)", [(a["uuid"], a["name"], i) for i, a in enumerate(data.applications)])
     conn.executemany(
-        "INSERT INTO clarius_customizations VALUES (?, ?, ?)", [(uuid, dumps(ann), iso(key.created)) for uuid, ann in data.customizations.items()]
+        "INSERT INTO clarius_applications VALUES (?, ?, ?)", [(a["uuid"], a["name"], i) for i, a in enumerate(data.applications)]
+    )
+    conn.executemany(
+        "INSERT INTO clarius_customizations VALUES (?, ?, ?)",
+        [(uuid, dumps(ann), iso(key.created)) for uuid, ann in data.customizations.items()],
     )
 
 
@@ -182,9 +185,9 @@ class ClariusStore:
     def download_requests(self, customer_id: str | None, limit: int, offset: int) -> tuple[int, list[sqlite3.Row]]:
         where, params = ("WHERE customer_id = ?", (customer_id,)) if customer_id is not None else ("", ())
         with self.store.read() as conn:
-            count = conn.execute(f"SELECT COUNT(*) FROM clarius_download_requests {where}", params).fetchone()[0]  # noqa: S608
+            count = conn.execute(f"SELECT COUNT(*) FROM clarius_download_requests {where}", params).fetchone()[0]
             rows = conn.execute(
-                f"SELECT request_uuid, exam_uuid, customer_id, submitted_at FROM clarius_download_requests {where}"  # noqa: S608
+                f"SELECT request_uuid, exam_uuid, customer_id, submitted_at FROM clarius_download_requests {where}"
                 " ORDER BY submitted_at DESC, seq DESC LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ).fetchall()
@@ -198,7 +201,9 @@ class ClariusStore:
             row = conn.execute("SELECT patient FROM clarius_exams WHERE exam_uuid = ?", (exam_uuid,)).fetchone()
             if row is None:
                 return None
-            captures = conn.execute("SELECT capture_uuid, kind FROM clarius_captures WHERE exam_uuid = ? ORDER BY position", (exam_uuid,)).fetchall()
+            captures = conn.execute(
+                "SELECT capture_uuid, kind FROM clarius_captures WHERE exam_uuid = ? ORDER BY position", (exam_uuid,)
+            ).fetchall()
         return loads(row["patient"]), captures
 
     def capture(self, capture_uuid: str) -> sqlite3.Row | None:
@@ -212,7 +217,8 @@ class ClariusStore:
                     (exam.uuid, exam.customer_id, dumps(exam.patient), exam.application, iso(exam.created)),
                 )
                 conn.executemany(
-                    "INSERT INTO clarius_captures VALUES (?, ?, ?, ?)", [(c.uuid, exam.uuid, i, c.kind) for i, c in enumerate(exam.captures)]
+                    "INSERT INTO clarius_captures VALUES (?, ?, ?, ?)",
+                    [(c.uuid, exam.uuid, i, c.kind) for i, c in enumerate(exam.captures)],
                 )
             conn.execute(
                 "INSERT INTO clarius_download_requests (request_uuid, exam_uuid, customer_id, submitted_at) VALUES (?, ?, ?, ?)",
@@ -231,7 +237,9 @@ class ClariusStore:
 
     def confirm(self, token: str) -> bool:
         with self.store.write() as conn:
-            cursor = conn.execute("UPDATE clarius_customers SET confirmed_at = COALESCE(confirmed_at, ?) WHERE token = ?", (now_iso(), token))
+            cursor = conn.execute(
+                "UPDATE clarius_customers SET confirmed_at = COALESCE(confirmed_at, ?) WHERE token = ?", (now_iso(), token)
+            )
             return cursor.rowcount == 1
 
     def confirmed_tokens(self, limit: int, offset: int) -> tuple[int, list[str]]:
@@ -247,7 +255,16 @@ class ClariusStore:
         with self.store.write() as conn:
             conn.execute(
                 "INSERT INTO clarius_reports VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (report["uuid"], report["request_uuid"], report["name"], report["file_name"], report["content_type"], report["size"], data, report["created"]),
+                (
+                    report["uuid"],
+                    report["request_uuid"],
+                    report["name"],
+                    report["file_name"],
+                    report["content_type"],
+                    report["size"],
+                    data,
+                    report["created"],
+                ),
             )
 
     def reports(self, request_uuid: str | None = None) -> list[dict[str, Any]]:
@@ -270,7 +287,7 @@ class ClariusStore:
         with self.store.write() as conn:
             for name in ("notification_url", "token_transfer_url"):
                 if name in changes:
-                    conn.execute(f"UPDATE clarius_settings SET {name} = ? WHERE id = 1", (changes[name],))  # noqa: S608
+                    conn.execute(f"UPDATE clarius_settings SET {name} = ? WHERE id = 1", (changes[name],))
             row = conn.execute("SELECT notification_url, token_transfer_url FROM clarius_settings WHERE id = 1").fetchone()
         return dict(row)
 
@@ -289,7 +306,7 @@ class ClariusStore:
             )
 
     def records(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-        cutoff = iso(datetime.now(timezone.utc) - RECORD_RETENTION)
+        cutoff = iso(datetime.now(UTC) - RECORD_RETENTION)
         with self.store.read() as conn:
             count = conn.execute("SELECT COUNT(*) FROM clarius_notification_records WHERE logged_at >= ?", (cutoff,)).fetchone()[0]
             rows = conn.execute(
@@ -299,7 +316,12 @@ class ClariusStore:
         return count, [
             {
                 "logged_at": row["logged_at"],
-                "event": {"sent_at": row["sent_at"], "request": loads(row["request"]), "response": loads(row["response"]), "error": row["error"]},
+                "event": {
+                    "sent_at": row["sent_at"],
+                    "request": loads(row["request"]),
+                    "response": loads(row["response"]),
+                    "error": row["error"],
+                },
             }
             for row in rows
         ]

@@ -1,0 +1,64 @@
+# medimock - `make serve` and `make test` are all a new user needs; both install first.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+PORT     ?= 8080
+API      ?=
+TARGET   ?=
+USERS    ?= 10
+SPAWN_RATE ?= 5
+DURATION ?= 30s
+WORKERS  ?= 1
+FULL     ?=
+export PORT
+
+.PHONY: install serve test unit contract load lint bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install medimock with its dev extras
+
+serve: $(STAMP) ## run the mock with every API on http://127.0.0.1:$(PORT)
+	$(PY) -m mockserver --port $(PORT) $(if $(filter-out 1,$(WORKERS)),--workers $(WORKERS)) $(ARGS)
+
+# make test                 unit tests, every contract suite against the embedded mock, a Locust smoke run
+# make test TARGET=<url>    the contract suites against your server instead (API=clarius for one)
+test: $(STAMP)
+ifeq ($(strip $(TARGET)),)
+	$(PY) -m pytest tests contracts --junitxml=reports/junit.xml $(PYTEST_ARGS)
+else
+	MEDIMOCK_TARGET=$(TARGET) $(PY) -m pytest $(if $(API),contracts/$(API),contracts) --junitxml=reports/junit-contracts.xml $(PYTEST_ARGS)
+endif
+
+unit: $(STAMP) ## the mock's own tests only
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+# make contract API=clarius TARGET=https://your-server   (TARGET is that API's base URL)
+contract: $(STAMP)
+	$(if $(API),,$(error API=clarius|tscharts|radiology|ambra is required))
+	$(if $(TARGET),MEDIMOCK_$(shell echo $(API) | tr a-z A-Z)_URL=$(TARGET)) \
+	$(if $(FULL),MEDIMOCK_CONTRACT_EXAMPLES=200) \
+	$(PY) -m pytest contracts/$(API) --junitxml=reports/junit-contract-$(API).xml $(PYTEST_ARGS)
+
+# make load API=clarius [TARGET=<url>] [USERS=10] [SPAWN_RATE=5] [DURATION=30s]
+load: $(STAMP)
+	$(if $(API),,$(error API=clarius is required))
+	$(PY) -m loadtests.run --api $(API) $(if $(TARGET),--target $(TARGET)) --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run $(ARGS)
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .hypothesis .mypy_cache .ruff_cache *.egg-info

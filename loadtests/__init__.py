@@ -1,0 +1,1 @@
+"""Locust load scenarios, one module per API (see run.py)."""

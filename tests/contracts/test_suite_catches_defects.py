@@ -1,0 +1,69 @@
+"""The contract suite can fail: run it against deliberately broken variants of the mock.
+
+Each variant is the embedded mock with one defect switched on and strict mode OFF, so
+the failure must come from the suite's own checks, not from the mock's self-validation.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+# defect -> a test (node id fragment) that must fail because of it
+CASES = {
+    "clarius.poll_missing_download_url": "test_pagination_walk",  # a required field missing
+    "clarius.confirm_undocumented_status": "test_confirmation_then_confirmed_tokens",  # an undocumented status code
+    "clarius.auth_ignored": "test_bad_credentials_are_401",  # auth not enforced
+    "clarius.revoked_key_still_accepted": "test_api_key_lifecycle",
+    "clarius.poll_ignores_customer_filter": "test_customer_filter",
+    "clarius.webhook_missing_download_url": "test_webhook_delivery",
+}
+
+
+def run_suite(defect: str, select: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.update(
+        MEDIMOCK_EMBEDDED_ARGS=f"--api clarius --defect {defect}",
+        MEDIMOCK_EMBEDDED_STRICT="0",
+        MEDIMOCK_CONTRACT_EXAMPLES="10",
+    )
+    env.pop("MEDIMOCK_TARGET", None)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "contracts/clarius",
+        "-q",
+        "-p",
+        "no:randomly",
+        "-k",
+        select,
+        "-o",
+        "addopts=--import-mode=importlib -p no:cacheprovider",
+    ]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("defect", sorted(CASES))
+def test_workflow_suite_catches(defect):
+    expected = CASES[defect]
+    result = run_suite(defect, expected)
+    assert result.returncode == 1, f"the suite passed against {defect}:\n{result.stdout[-3000:]}"
+    assert f"FAILED contracts/clarius/test_workflows.py::{expected}" in result.stdout, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    "defect",
+    ["clarius.poll_missing_download_url", "clarius.auth_ignored", "clarius.settings_wrong_type", "clarius.create_key_without_secret"],
+)
+def test_property_suite_catches(defect):
+    result = run_suite(defect, "test_operation_honours_contract")
+    assert result.returncode == 1, f"schemathesis passed against {defect}:\n{result.stdout[-3000:]}"
+    assert "FAILED contracts/clarius/test_schema.py::test_operation_honours_contract" in result.stdout

@@ -1,0 +1,84 @@
+"""The server as users run it: `python -m mockserver`, one process or gunicorn workers sharing SQLite."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(*args: str, port: int | None = None) -> tuple[subprocess.Popen[str], str]:
+    command = [sys.executable, "-m", "mockserver", "--api", "clarius", "--port", str(port if port is not None else 0), *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert "listening on" in line, line
+    url = line.split("listening on ", 1)[1].split()[0]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/__mock__/health", timeout=1).ok:
+                return process, url
+        except requests.RequestException:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("server did not come up")
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_port_zero_prints_the_url_and_serves():
+    process, url = start()
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        assert requests.get(url + "/__mock__/health", timeout=5).json()["apis"]["clarius"]["operations"] == 17
+    finally:
+        stop(process)
+
+
+def test_workers_share_one_store(tmp_path):
+    port = free_port()
+    process, url = start("--workers", "2", "--db", str(tmp_path / "shared.sqlite3"), port=port)
+    try:
+        creds = requests.get(url + "/__mock__/credentials", timeout=5).json()["clarius"]
+        headers = {"Authorization": creds["authorization"]}
+        api = url + "/api/public/v0/services/api-keys/"
+
+        def create(i: int) -> dict:
+            response = requests.post(api, json={"name": f"k{i}"}, headers=headers, timeout=30)
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        with ThreadPoolExecutor(16) as pool:
+            created = list(pool.map(create, range(60)))
+        listed = requests.get(api, headers=headers, timeout=10).json()
+        assert {k["prefix"] for k in created} <= {k["prefix"] for k in listed}, "nothing lost across workers"
+        assert len([k for k in listed if k["name"].startswith("k")]) == 60, "nothing duplicated"
+        # A key revoked through one worker fails on every worker at once.
+        victim = created[0]
+        assert requests.delete(api + victim["prefix"] + "/", headers=headers, timeout=10).status_code == 204
+        victim_headers = {"Authorization": f"Service-API-Key {victim['key']}"}
+        assert all(requests.get(api, headers=victim_headers, timeout=10).status_code == 401 for _ in range(10))
+        pids = {requests.get(url + "/__mock__/health", timeout=5).status_code for _ in range(10)}
+        assert pids == {200}
+    finally:
+        stop(process)

@@ -1,0 +1,151 @@
+"""The generic core: spec loading, routing, validation, faults, journal, control API, docs."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.faults import parse_prefer
+from mockserver.http import MockRequest, Problem
+from mockserver.router import Match, Router
+from mockserver.spec import ApiSpec, SpecError
+from mockserver.validation import coerce, validate_request
+
+
+def document(paths):
+    return {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": paths}
+
+
+def request(method="GET", path="/", query=(), body=b"", content_type=""):
+    return MockRequest(method, path, list(query), {}, body, content_type, "http://h")
+
+
+def test_operation_without_id_is_refused(tmp_path):
+    with pytest.raises(SpecError, match="no operationId"):
+        ApiSpec("t", tmp_path / "x.yaml", document({"/a": {"get": {"responses": {"200": {"description": "ok"}}}}}))
+
+
+def test_router_static_dynamic_partial():
+    spec = ApiSpec(
+        "t",
+        None,  # type: ignore[arg-type]
+        document(
+            {
+                "/items/new/": {"get": {"operationId": "newItem", "responses": {"200": {"description": "ok"}}}},
+                "/items/{id}/": {
+                    "get": {
+                        "operationId": "getItem",
+                        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                        "responses": {"200": {"description": "ok"}},
+                    },
+                    "delete": {"operationId": "deleteItem", "responses": {"204": {"description": "gone"}}},
+                },
+            }
+        ),
+    )
+    router = Router(spec.operations, "/api")
+    assert router.match("GET", "/api/items/new/").operation.operation_id == "newItem"
+    found = router.match("GET", "/api/items/12/")
+    assert found.match is Match.FULL and found.path_params == {"id": "12"}
+    partial = router.match("POST", "/api/items/12/")
+    assert partial.match is Match.PARTIAL and "DELETE" in partial.allowed and "GET" in partial.allowed
+    assert router.match("GET", "/api/other/").match is Match.NONE
+    assert not router.owns("/apix/items/")
+    with pytest.raises(Problem) as caught:
+        validate_request(found.operation, request(path="/api/items/x/"), {"id": "x"})
+    assert caught.value.status == 400 and "id" in caught.value.fields
+
+
+@pytest.mark.parametrize(
+    ("value", "types", "expected"),
+    [
+        ("10", {"integer"}, 10),
+        ("ten", {"integer"}, "ten"),
+        ("1.5", {"number"}, 1.5),
+        ("nan", {"number"}, "nan"),
+        ("true", {"boolean"}, True),
+        ("x", {"string"}, "x"),
+        ("[1]", {"array"}, [1]),
+    ],
+)
+def test_coerce(value, types, expected):
+    assert coerce(value, frozenset(types)) == expected
+
+
+def test_too_many_query_parameters():
+    spec = ApiSpec("t", None, document({"/a": {"get": {"operationId": "a", "responses": {"200": {"description": "ok"}}}}}))  # type: ignore[arg-type]
+    with pytest.raises(Problem) as caught:
+        validate_request(spec.operations[0], request(query=[(f"p{i}", "1") for i in range(2000)]), {}, max_query_params=1000)
+    assert caught.value.status == 400
+
+
+def test_prefer_header():
+    decision = parse_prefer("code=503, latency=20")
+    assert decision.status == 503 and decision.latency_ms == 20 and decision.headers["Retry-After"] == "1"
+    assert parse_prefer("respond-async") is None
+    assert parse_prefer("code=999") is None
+    assert parse_prefer("drop").drop
+
+
+def test_prefer_fault_in_the_apis_dialect_and_journal(make_app):
+    client = make_app().test_client()
+    auth = {"Authorization": client.get("/__mock__/credentials").get_json()["clarius"]["authorization"], "Prefer": "code=503"}
+    response = client.get("/api/public/v0/exams/accessible/", headers=auth)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1" and "detail" in response.get_json()
+    journal = client.get("/__mock__/requests?api=clarius&limit=1").get_json()["results"]
+    assert journal[-1]["status"] == 503 and journal[-1]["fault"].startswith("prefer")
+
+
+def test_fault_rules_through_the_control_api(make_app):
+    client = make_app().test_client()
+    auth = {"Authorization": client.get("/__mock__/credentials").get_json()["clarius"]["authorization"]}
+    rule = {"api": "clarius", "operation_id": "getSettings", "status": 429, "times": 1}
+    assert client.put("/__mock__/faults", json=[rule]).status_code == 200
+    assert client.get("/api/public/v0/services/settings/", headers=auth).status_code == 429
+    assert client.get("/api/public/v0/services/settings/", headers=auth).status_code == 200, "times=1"
+    assert client.get("/__mock__/faults").get_json()["rules"][0]["applied"] == 1
+    assert client.put("/__mock__/faults", json=[{"status": 42}]).status_code == 400
+    assert client.put("/__mock__/faults", json=[{"api": "clarius"}]).status_code == 400, "a rule needs an effect"
+    assert client.delete("/__mock__/faults").status_code == 204
+    assert client.get("/__mock__/faults").get_json()["rules"] == []
+
+
+def test_journal_is_bounded_and_keeps_no_credentials(make_app):
+    client = make_app(journal_size=50).test_client()
+    key = client.get("/__mock__/credentials").get_json()["clarius"]["api_key"]
+    for _ in range(260):
+        client.get("/api/public/v0/services/settings/", headers={"Authorization": f"Service-API-Key {key}"})
+    app = client.application.extensions["medimock"]
+    assert app.store.query_one("SELECT COUNT(*) AS n FROM journal")["n"] <= 150
+    entries = client.get("/__mock__/requests?limit=50").get_json()["results"]
+    assert entries and key not in str(entries)
+
+
+def test_control_api_errors(make_app):
+    client = make_app().test_client()
+    assert client.get("/__mock__/nothing").status_code == 404
+    assert client.get("/__mock__/reset").status_code == 405
+    assert client.put("/__mock__/faults", data="{", content_type="application/json").status_code == 400
+    assert client.get("/__mock__/requests?limit=abc").status_code == 400
+
+
+def test_control_token_and_disabling(make_app):
+    protected = make_app(control_token="s3cret").test_client()
+    assert protected.get("/__mock__/credentials").status_code == 401
+    assert protected.get("/__mock__/credentials", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    off = make_app(control=False).test_client()
+    assert off.get("/__mock__/credentials").status_code == 404
+
+
+def test_specs_and_docs_are_served(make_app):
+    client = make_app().test_client()
+    spec = client.get("/specs/clarius.yaml")
+    assert spec.status_code == 200 and b"servers:\n- url: http://localhost" in spec.data
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and b"/specs/clarius.yaml" in docs.data and b"cdn" not in docs.data.lower()
+    assert client.get("/docs/static/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/specs/nothing.yaml").status_code == 404
+
+
+def test_unknown_path_is_a_dialect_404(make_app):
+    response = make_app().test_client().get("/api/public/v0/nothing/")
+    assert response.status_code == 404 and response.get_json() == {"detail": "Not found."}
