@@ -6,6 +6,7 @@ control API (to simulate a scanner upload) and are skipped against targets witho
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -132,6 +133,8 @@ def test_invalid_settings_are_rejected(clarius, body):
 
 def test_confirmation_then_confirmed_tokens(clarius):
     unconfirmed = clarius.api.credentials.get("unconfirmed_customer_tokens") or []
+    if os.environ.get("CLARIUS_UNCONFIRMED_TOKEN"):
+        unconfirmed = [os.environ["CLARIUS_UNCONFIRMED_TOKEN"]]
     if not unconfirmed:
         pytest.skip("the target names no unconfirmed customer token (CLARIUS_UNCONFIRMED_TOKEN or /__mock__/credentials)")
     token = unconfirmed[0]
