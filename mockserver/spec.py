@@ -10,6 +10,7 @@ This module imports no Flask.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -55,12 +56,77 @@ class SchemaValidator:
     schema: dict[str, Any]
 
     def errors(self, instance: Any) -> list[str]:
-        """Every violation as ``'<where>: <message>'``, deepest first, sorted for stability."""
+        """Every violation as ``'<where>: <message>'``, sorted for stability, said as an API would say it."""
         found = []
         for error in self.validator.iter_errors(instance):
             where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-            found.append(f"{where}: {error.message}")
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                known = set((error.schema or {}).get("properties") or {}) if isinstance(error.schema, dict) else set()
+                patterns = list(((error.schema or {}).get("patternProperties") or {}).keys()) if isinstance(error.schema, dict) else []
+                for key in error.instance:
+                    if key not in known and not any(re.search(p, key) for p in patterns):
+                        found.append(f"{_join(where, key)}: Unknown field.")
+                continue
+            if error.validator == "required":
+                missing = _REQUIRED.match(str(error.message))
+                if missing:
+                    found.append(f"{_join(where, missing.group(1))}: This field is required.")
+                    continue
+            found.append(f"{where}: {explain(error)}")
         return sorted(found)
+
+
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+
+def _join(where: str, key: str) -> str:
+    return key if where == "(root)" else f"{where}/{key}"
+
+
+_TYPE_MESSAGES = {
+    "integer": "A valid integer is required.",
+    "number": "A valid number is required.",
+    "boolean": "Must be a valid boolean.",
+    "string": "Not a valid string.",
+    "array": "Expected a list of items.",
+    "object": "Expected a JSON object.",
+    "null": "Must be null.",
+}
+_FORMAT_MESSAGES = {
+    "uuid": "Must be a valid UUID.",
+    "uri": "Enter a valid URL.",
+    "date-time": "Must be a valid date-time.",
+    "date": "Must be a valid date.",
+}
+
+
+def explain(error: Any) -> str:
+    """One jsonschema error in the words an API uses ("A valid integer is required.")."""
+    kind, value, schema = error.validator, error.validator_value, error.schema if isinstance(error.schema, dict) else {}
+    if kind == "required":
+        return "This field is required."
+    if kind == "type":
+        types = [value] if isinstance(value, str) else list(value)
+        return " or ".join(_TYPE_MESSAGES.get(t, t) for t in types if t != "null") or _TYPE_MESSAGES["null"]
+    if kind == "format":
+        return _FORMAT_MESSAGES.get(value, f"Must be a valid {value}.")
+    if kind == "minimum":
+        return f"Ensure this value is greater than or equal to {value}."
+    if kind == "maximum":
+        return f"Ensure this value is less than or equal to {value}."
+    if kind == "minLength":
+        return "This field may not be blank." if value == 1 else f"Ensure this field has at least {value} characters."
+    if kind == "maxLength":
+        return f"Ensure this field has no more than {value} characters."
+    if kind == "enum":
+        return "Must be one of: " + ", ".join(json.dumps(v) for v in value) + "."
+    if kind == "const":
+        return f"Must be {json.dumps(value)}."
+    if kind == "pattern":
+        return f"Does not match the required pattern {value}."
+    if kind in ("anyOf", "oneOf") and schema.get("description"):
+        return "Not valid: " + " ".join(str(schema["description"]).split())
+    return str(error.message)
 
 
 @dataclass(frozen=True)

@@ -178,8 +178,7 @@ def _validate_body(operation: Operation, request: MockRequest, result: Validated
     if media.validator is not None:
         for message in media.validator.errors(instance):
             where, _, text = message.partition(": ")
-            name = where if where != "(root)" else _missing_name(text) or "(body)"
-            errors.setdefault(name, []).append(_friendly(text))
+            errors.setdefault(where if where != "(root)" else "(body)", []).append(text)
 
 
 def _decode_body(media: MediaType, request: MockRequest) -> Any:
@@ -189,7 +188,7 @@ def _decode_body(media: MediaType, request: MockRequest) -> Any:
             return json.loads(request.body.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise Problem("malformed_body", 400, f"JSON parse error - body is not valid UTF-8 ({exc.reason}).") from exc
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser's stack
             raise Problem("malformed_body", 400, f"JSON parse error - {exc}") from exc
     if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
         fields: dict[str, Any] = {}
@@ -207,19 +206,6 @@ def _decode_body(media: MediaType, request: MockRequest) -> Any:
     if kind.startswith("text/"):
         return request.body.decode("utf-8", errors="replace")
     return request.body
-
-
-def _missing_name(text: str) -> str | None:
-    # jsonschema: "'name' is a required property"
-    if text.endswith(" is a required property") and text.startswith("'"):
-        return text[1 : text.index("'", 1)]
-    return None
-
-
-def _friendly(text: str) -> str:
-    if text.endswith(" is a required property"):
-        return "This field is required."
-    return text
 
 
 def _strip_root(message: str) -> str:
