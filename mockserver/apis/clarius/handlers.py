@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from medimock.fixtures import clarius as fixtures
@@ -51,6 +52,13 @@ def payload(ctx: Context, row: Any) -> dict[str, Any]:
     }
 
 
+def paged(ctx: Context, fetch: Callable[[int, int], tuple[int, list[Any]]]) -> MockResponse:
+    """A ``limit``/``offset`` page of what ``fetch(limit, offset)`` returns as ``(count, items)``."""
+    limit, offset = ctx.query["limit"], ctx.query["offset"]
+    count, items = fetch(limit, offset)
+    return json_response(limit_offset_page(ctx.request, items, count, limit, offset))
+
+
 @API.handler("pollExams")
 def poll_exams(ctx: Context) -> MockResponse:
     limit, offset = ctx.query["limit"], ctx.query["offset"]
@@ -90,9 +98,7 @@ def confirm_customer(ctx: Context) -> MockResponse:
 
 @API.handler("listConfirmedTokens")
 def list_confirmed_tokens(ctx: Context) -> MockResponse:
-    limit, offset = ctx.query["limit"], ctx.query["offset"]
-    count, tokens = db(ctx).confirmed_tokens(limit, offset)
-    return json_response(limit_offset_page(ctx.request, tokens, count, limit, offset))
+    return paged(ctx, db(ctx).confirmed_tokens)
 
 
 @API.handler("uploadReport")
@@ -140,9 +146,7 @@ def update_settings(ctx: Context) -> MockResponse:
 
 @API.handler("listNotificationRecords")
 def list_notification_records(ctx: Context) -> MockResponse:
-    limit, offset = ctx.query["limit"], ctx.query["offset"]
-    count, records = db(ctx).records(limit, offset)
-    return json_response(limit_offset_page(ctx.request, records, count, limit, offset))
+    return paged(ctx, db(ctx).records)
 
 
 @API.handler("listApiKeys")
