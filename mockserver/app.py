@@ -7,9 +7,11 @@ other path goes to ``MockApp.handle``.
 
 from __future__ import annotations
 
+import copy
 import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import yaml
 from flask import Flask, Response, abort, request
@@ -20,6 +22,9 @@ from .control import ControlApi, control_error
 from .faults import DropConnection
 from .http import MockRequest, MockResponse, Problem, UploadedFile
 from .pipeline import MockApp
+from .spec import available_specs, read_document
+
+_YamlDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -67,22 +72,39 @@ def create_app(config: MockConfig | None = None, mock: MockApp | None = None) ->
 
     @app.get("/specs/<name>.yaml")
     def spec_file(name: str) -> Response:
+        """A spec as YAML; for an API this mock serves, with the mock listed as the first server."""
         api = mock.by_name.get(name)
-        if api is None:
-            abort(404)
         base = request.host_url.rstrip("/")
-        key = (name, base)
+        key = (name, base if api else "")
         if key not in spec_cache:
-            document: dict[str, Any] = dict(api.spec.document)
-            servers = [{"url": base + api.definition.mount, "description": "this medimock server"}]
-            document["servers"] = servers + list(document.get("servers") or [])
-            spec_cache[key] = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
+            if api is not None:
+                document: dict[str, Any] = dict(api.spec.document)
+                servers = [{"url": base + api.definition.mount, "description": "this medimock server"}]
+                document["servers"] = servers + list(document.get("servers") or [])
+                document["components"] = _local_token_urls(document, base + api.definition.mount)
+            elif name in available_specs():
+                document = read_document(available_specs()[name])
+            else:
+                abort(404)
+            spec_cache[key] = yaml.dump(document, Dumper=_YamlDumper, sort_keys=False, allow_unicode=True).encode()
         return Response(spec_cache[key], mimetype="application/yaml")
 
     from .docs import register_docs
 
     register_docs(app, mock)
     return app
+
+
+def _local_token_urls(document: dict[str, Any], api_base: str) -> dict[str, Any]:
+    """OAuth2 ``tokenUrl``s pointed at this mock, so "Authorize" in /docs gets a token from it."""
+    components = copy.deepcopy(document.get("components") or {})
+    vendor = urlparse(((document.get("servers") or [{}])[-1]).get("url", "")).path.rstrip("/")
+    for scheme in (components.get("securitySchemes") or {}).values():
+        for flow in ((scheme or {}).get("flows") or {}).values():
+            if isinstance(flow, dict) and flow.get("tokenUrl"):
+                path = urlparse(flow["tokenUrl"]).path
+                flow["tokenUrl"] = api_base + (path[len(vendor) :] if vendor and path.startswith(vendor) else path)
+    return components
 
 
 def to_mock_request() -> MockRequest:

@@ -10,6 +10,7 @@ import flask_swagger_ui
 from flask import Flask, Response, send_from_directory
 
 from .pipeline import MockApp
+from .spec import available_specs
 
 SWAGGER_DIST = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
@@ -43,6 +44,11 @@ _PAGE = """<!DOCTYPE html>
 
 def register_docs(app: Flask, mock: MockApp) -> None:
     urls = [{"url": f"/specs/{api.name}.yaml", "name": f"{api.name} - {html.escape(api.definition.title)}"} for api in mock.apis]
+    urls += [
+        {"url": f"/specs/{name}.yaml", "name": f"{name} - spec only (not served by this mock yet)"}
+        for name in available_specs()
+        if name not in mock.by_name
+    ]
     page = _PAGE.replace("__URLS__", json.dumps(urls)).replace("__PRIMARY__", json.dumps(urls[0]["name"] if urls else ""))
 
     @app.get("/docs")

@@ -10,7 +10,9 @@ This module imports no Flask.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.protocols import Validator
@@ -35,12 +38,42 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 
 def read_document(path: Path) -> dict[str, Any]:
-    """Parse a YAML (or JSON) OpenAPI document."""
-    with open(path, encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=_YamlLoader)  # noqa: S506 - the C *safe* loader
+    """Parse a YAML (or JSON) OpenAPI document, through a JSON cache keyed by the file's hash.
+
+    libyaml takes about a second for the Ambra spec, JSON a few milliseconds, so the first
+    start parses and writes ``<cache>/<name>-<sha256>.json`` and later starts read that.
+    The YAML is normalised through JSON either way (integer status keys become strings,
+    dates become ISO strings), so a cold and a warm start see the same document.
+    """
+    raw = Path(path).read_bytes()
+    cache = _cache_dir() / f"{Path(path).parent.name}-{hashlib.sha256(raw).hexdigest()[:40]}.json"
+    try:
+        document = orjson.loads(cache.read_bytes())
+    except (OSError, ValueError):
+        parsed = yaml.load(raw, Loader=_YamlLoader)  # noqa: S506 - the C *safe* loader
+        encoded = orjson.dumps(parsed, option=orjson.OPT_NON_STR_KEYS)
+        document = orjson.loads(encoded)
+        _write_atomically(cache, encoded)
     if not isinstance(document, dict) or "openapi" not in document:
         raise SpecError(f"{path}: not an OpenAPI document")
     return document
+
+
+def _cache_dir() -> Path:
+    configured = os.environ.get("MEDIMOCK_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medimock" / "specs"
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    except OSError:  # a read-only home: parse every time, still correct
+        pass
 
 
 class SpecError(Exception):
@@ -420,3 +453,9 @@ def _group(name: str) -> str:
 def group_to_name(group: str) -> str:
     raw = group[2:]
     return re.sub(r"_([0-9a-f]+)_", lambda m: chr(int(m.group(1), 16)), raw)
+
+
+def available_specs() -> dict[str, Path]:
+    """Every spec in the repository's specs/ folder, by API name (served even before its mock exists)."""
+    root = Path(__file__).resolve().parent.parent / "specs"
+    return {path.parent.name: path for path in sorted(root.glob("*/openapi.yaml"))}

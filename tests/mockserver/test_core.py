@@ -149,3 +149,29 @@ def test_specs_and_docs_are_served(make_app):
 def test_unknown_path_is_a_dialect_404(make_app):
     response = make_app().test_client().get("/api/public/v0/nothing/")
     assert response.status_code == 404 and response.get_json() == {"detail": "Not found."}
+
+
+def test_specs_without_a_mock_yet_are_served_and_listed(make_app):
+    import yaml
+
+    client = make_app().test_client()  # only clarius is mounted
+    response = client.get("/specs/ambra.yaml")
+    assert response.status_code == 200
+    document = yaml.load(response.data, Loader=yaml.CSafeLoader)
+    assert document["openapi"].startswith("3.1") and len(document["paths"]) > 400
+    assert b"/specs/ambra.yaml" in client.get("/docs").data
+
+
+def test_parsed_specs_are_cached_as_json(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from mockserver.spec import read_document
+
+    monkeypatch.setenv("MEDIMOCK_CACHE_DIR", str(tmp_path))
+    spec = Path(__file__).resolve().parents[2] / "specs" / "clarius" / "openapi.yaml"
+    first = read_document(spec)
+    cached = list(tmp_path.glob("clarius-*.json"))
+    assert len(cached) == 1
+    assert read_document(spec) == first
+    cached[0].write_bytes(b"{broken")  # a damaged cache is ignored, not trusted
+    assert read_document(spec) == first

@@ -95,19 +95,19 @@ STATUSES = {
     "deleteImage": {"200", "401", "404"},
     # document: 200, 400, "403 NOT FOUND", 500 (+ 404: what the reference server sends)
     "listImageIds": {"200", "400", "401", "403", "404", "500"},
-    "createImage": {"200", "400", "401", "403", "404", "500"},
+    "createImage": {"200", "400", "401", "403", "404", "413", "500"},  # 413: the body size limit
     # reference server LoginView: 200, 400, 403
-    "login": {"200", "400", "403"},
+    "login": {"200", "400", "403", "413"},
     # RFC 6749 §5.1/§5.2
     "getTokenGet": {"200", "400", "401"},
-    "getToken": {"200", "400", "401"},
+    "getToken": {"200", "400", "401", "413"},
     # RFC 6750 + not_found
     "getStatus": {"200", "400", "401", "403", "404"},
     "getOrderIds": {"200", "400", "401", "403", "404"},
     "getResults": {"200", "400", "401", "403", "404"},
     "getGroupReport": {"200", "400", "401", "403", "404"},
     "pollReports": {"200", "400", "401", "403"},
-    "acknowledgeReports": {"200", "400", "401", "403", "404"},
+    "acknowledgeReports": {"200", "400", "401", "403", "404", "413"},
 }
 
 # operationId -> required scopes
@@ -159,9 +159,7 @@ def escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
-def all_parameters(
-    document: dict[str, Any], item: dict[str, Any], operation: dict[str, Any]
-) -> dict[tuple[str, str], dict[str, Any]]:
+def all_parameters(document: dict[str, Any], item: dict[str, Any], operation: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     merged = {}
     for raw in list(item.get("parameters", [])) + list(operation.get("parameters", [])):
         param = deref(document, raw)
@@ -169,22 +167,14 @@ def all_parameters(
     return merged
 
 
-def validator_for(
-    name: str, document: dict[str, Any], where: str
-) -> Draft202012Validator:
+def validator_for(name: str, document: dict[str, Any], where: str) -> Draft202012Validator:
     """A validator for the schema at JSON pointer ``where``, its local refs resolving in the document."""
     uri = f"urn:medimock-test:{name}"
-    registry: Registry = Registry().with_resource(
-        uri, DRAFT202012.create_resource(document)
-    )
-    return Draft202012Validator(
-        {"$ref": f"{uri}#{where}"}, registry=registry, format_checker=FormatChecker()
-    )
+    registry: Registry = Registry().with_resource(uri, DRAFT202012.create_resource(document))
+    return Draft202012Validator({"$ref": f"{uri}#{where}"}, registry=registry, format_checker=FormatChecker())
 
 
-def schema_validator(
-    name: str, document: dict[str, Any], schema_name: str
-) -> Draft202012Validator:
+def schema_validator(name: str, document: dict[str, Any], schema_name: str) -> Draft202012Validator:
     return validator_for(name, document, f"/components/schemas/{schema_name}")
 
 
@@ -203,9 +193,7 @@ def refs(node: Any) -> Iterator[str]:
 def media_examples(document: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
     """(label, pointer of the schema, example value) of every example of a body or parameter."""
 
-    def from_media(
-        label: str, media_pointer: str, media: dict[str, Any]
-    ) -> Iterator[tuple[str, str, Any]]:
+    def from_media(label: str, media_pointer: str, media: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
         if "schema" not in media:
             return
         if "example" in media:
@@ -231,14 +219,8 @@ def media_examples(document: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
                     media,
                 )
         for status, response in operation["responses"].items():
-            response_pointer = (
-                response["$ref"][1:]
-                if "$ref" in response
-                else f"{base}/responses/{status}"
-            )
-            for media_type, media in (
-                deref(document, response).get("content") or {}
-            ).items():
+            response_pointer = response["$ref"][1:] if "$ref" in response else f"{base}/responses/{status}"
+            for media_type, media in (deref(document, response).get("content") or {}).items():
                 yield from from_media(
                     f"{method} {path} {status}",
                     f"{response_pointer}/content/{escape(media_type)}",
@@ -250,9 +232,7 @@ def media_examples(document: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
         ]
         for list_pointer, params in sources:
             for index, raw in enumerate(params):
-                param_pointer = (
-                    raw["$ref"][1:] if "$ref" in raw else f"{list_pointer}/{index}"
-                )
+                param_pointer = raw["$ref"][1:] if "$ref" in raw else f"{list_pointer}/{index}"
                 param = deref(document, raw)
                 if "example" in param:
                     yield (
@@ -307,10 +287,7 @@ def test_operation_conventions(api: tuple[str, dict[str, Any]]) -> None:
 
 def test_documented_operations_present(api: tuple[str, dict[str, Any]]) -> None:
     name, document = api
-    actual = {
-        (method, path): op["operationId"]
-        for method, path, _, op in operations(document)
-    }
+    actual = {(method, path): op["operationId"] for method, path, _, op in operations(document)}
     assert actual == OPERATIONS[name]
 
 
@@ -329,9 +306,7 @@ def test_documented_parameters_present(api: tuple[str, dict[str, Any]]) -> None:
 def test_documented_status_codes_present(api: tuple[str, dict[str, Any]]) -> None:
     _, document = api
     for _, _, _, operation in operations(document):
-        assert set(operation["responses"]) == STATUSES[operation["operationId"]], (
-            operation["operationId"]
-        )
+        assert set(operation["responses"]) == STATUSES[operation["operationId"]], operation["operationId"]
 
 
 def test_every_error_uses_the_api_error_dialect(
@@ -348,9 +323,7 @@ def test_every_error_uses_the_api_error_dialect(
                 operation["operationId"],
                 status,
             )
-            assert content["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/Error"
-            }, (
+            assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (
                 operation["operationId"],
                 status,
             )
@@ -361,10 +334,7 @@ def test_examples_conform_to_their_schemas(api: tuple[str, dict[str, Any]]) -> N
     examples = list(media_examples(document))
     assert len(examples) > 10
     for label, where, value in examples:
-        errors = [
-            error.message
-            for error in validator_for(name, document, where).iter_errors(value)
-        ]
+        errors = [error.message for error in validator_for(name, document, where).iter_errors(value)]
         assert not errors, f"{label}: {errors}"
 
 
@@ -374,19 +344,11 @@ def test_request_bodies_have_examples(api: tuple[str, dict[str, Any]]) -> None:
         body = operation.get("requestBody")
         if body:
             for media in deref(document, body)["content"].values():
-                assert media.get("examples") or "example" in media, operation[
-                    "operationId"
-                ]
-        success = [
-            deref(document, r)
-            for s, r in operation["responses"].items()
-            if s.startswith("2")
-        ]
+                assert media.get("examples") or "example" in media, operation["operationId"]
+        success = [deref(document, r) for s, r in operation["responses"].items() if s.startswith("2")]
         for response in success:
             for media in response["content"].values():
-                assert media.get("examples") or "example" in media, operation[
-                    "operationId"
-                ]
+                assert media.get("examples") or "example" in media, operation["operationId"]
 
 
 # -- tscharts specifics ---------------------------------------------------------------------
@@ -554,19 +516,12 @@ def test_radiology_scopes_per_operation(radiology: dict[str, Any]) -> None:
     for _, _, _, operation in operations(radiology):
         operation_id = operation["operationId"]
         if operation_id in RADIOLOGY_SCOPES:
-            assert operation["security"] == [
-                {"oauth2": RADIOLOGY_SCOPES[operation_id]}
-            ], operation_id
+            assert operation["security"] == [{"oauth2": RADIOLOGY_SCOPES[operation_id]}], operation_id
     token = radiology["paths"]["/oauth2/token"]
     assert token["get"]["security"] == []
-    assert (
-        {} in token["post"]["security"]
-        and {"clientBasic": []} in token["post"]["security"]
-    )
+    assert {} in token["post"]["security"] and {"clientBasic": []} in token["post"]["security"]
     assert token["post"]["x-medimock-beyond-document"] is True
-    assert (
-        "application/x-www-form-urlencoded" in token["post"]["requestBody"]["content"]
-    )
+    assert "application/x-www-form-urlencoded" in token["post"]["requestBody"]["content"]
 
 
 def test_radiology_one_of_params(radiology: dict[str, Any]) -> None:
@@ -585,13 +540,12 @@ def test_radiology_token_response(radiology: dict[str, Any]) -> None:
         "scope": "reports:read status:read",
     }
     assert check.is_valid(token)
-    assert not check.is_valid({**token, "expires_in": 7200})
+    assert not check.is_valid({**token, "expires_in": 7200}), "tokens live one hour at most"
+    assert check.is_valid({**token, "expires_in": 60}), "a shorter lifetime (--token-ttl) is allowed"
     assert not check.is_valid({**token, "token_type": "bearer-ish"})
     assert not check.is_valid({**token, "scope": "admin"})
     request = schema_validator("radiology", radiology, "TokenRequest")
-    assert request.is_valid(
-        {"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"}
-    )
+    assert request.is_valid({"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"})
     assert not request.is_valid({"client_id": "a", "client_secret": "b"})
 
 
@@ -608,9 +562,7 @@ def test_radiology_error_dialect(radiology: dict[str, Any]) -> None:
     rfc6750 = {"invalid_request", "invalid_token", "insufficient_scope"}
     assert rfc6749 | rfc6750 | {"not_found"} <= codes
     check = schema_validator("radiology", radiology, "Error")
-    assert check.is_valid(
-        {"error": "invalid_token", "error_description": "The access token expired"}
-    )
+    assert check.is_valid({"error": "invalid_token", "error_description": "The access token expired"})
     assert not check.is_valid({"detail": "Not found."})
     unauthorized = radiology["components"]["responses"]["Unauthorized"]
     assert unauthorized["headers"]["WWW-Authenticate"]
@@ -651,9 +603,7 @@ def test_readmes_exist() -> None:
 
 
 # -- schemathesis ---------------------------------------------------------------------------
-def generate(
-    operation: Any, mode: schemathesis.GenerationMode, count: int = 3
-) -> list[schemathesis.Case]:
+def generate(operation: Any, mode: schemathesis.GenerationMode, count: int = 3) -> list[schemathesis.Case]:
     """A few cases of one operation, drawn by hypothesis from schemathesis's strategy."""
     cases: list[schemathesis.Case] = []
 
@@ -671,13 +621,9 @@ def generate(
     return cases
 
 
-@pytest.mark.parametrize(
-    "mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
-)
+@pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_schemathesis_generates_cases_for_every_operation(
-    name: str, mode: schemathesis.GenerationMode
-) -> None:
+def test_schemathesis_generates_cases_for_every_operation(name: str, mode: schemathesis.GenerationMode) -> None:
     schema = schemathesis.openapi.from_path(SPECS[name])
     operation_ids = set()
     for result in schema.get_all_operations():
@@ -694,11 +640,7 @@ def test_schemathesis_generates_cases_for_every_operation(
 def test_schemathesis_positive_cases_conform() -> None:
     """Positive tscharts create bodies carry a known image type and decodable base64 data."""
     schema = schemathesis.openapi.from_path(SPECS["tscharts"])
-    create = next(
-        r.ok()
-        for r in schema.get_all_operations()
-        if r.ok().definition.raw["operationId"] == "createImage"
-    )
+    create = next(r.ok() for r in schema.get_all_operations() if r.ok().definition.raw["operationId"] == "createImage")
     for case in generate(create, schemathesis.GenerationMode.POSITIVE, count=30):
         assert case.body["type"] in ("Headshot", "Xray", "Surgery", "Audiogram")
         data = case.body["data"]
