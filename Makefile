@@ -14,7 +14,7 @@ WORKERS  ?= 1
 FULL     ?=
 export PORT
 
-.PHONY: install serve test unit contract load lint bench clean
+.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -63,3 +63,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis .mypy_cache .ruff_cache *.egg-info
+
+spec-ambra: $(STAMP) ## regenerate specs/ambra/openapi.yaml from the vendor document
+	$(PY) specs/ambra/derive.py
+
+spec-ambra-check: $(STAMP) ## fail when specs/ambra/openapi.yaml is stale
+	$(PY) specs/ambra/derive.py --check

@@ -90,23 +90,40 @@ class SchemaValidator:
 
     def errors(self, instance: Any) -> list[str]:
         """Every violation as ``'<where>: <message>'``, sorted for stability, said as an API would say it."""
+        return sorted(f"{v.field}: {v.message}" for v in self.violations(instance))
+
+    def violations(self, instance: Any) -> list[Violation]:
+        """Every violation with its field, its kind (the JSON Schema keyword) and the schema's expectation."""
         found = []
         for error in self.validator.iter_errors(instance):
             where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+            schema = error.schema if isinstance(error.schema, dict) else {}
             if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-                known = set((error.schema or {}).get("properties") or {}) if isinstance(error.schema, dict) else set()
-                patterns = list(((error.schema or {}).get("patternProperties") or {}).keys()) if isinstance(error.schema, dict) else []
+                known = set(schema.get("properties") or {})
+                patterns = list((schema.get("patternProperties") or {}).keys())
                 for key in error.instance:
                     if key not in known and not any(re.search(p, key) for p in patterns):
-                        found.append(f"{_join(where, key)}: Unknown field.")
+                        found.append(Violation(_join(where, key), "unknown", "Unknown field."))
                 continue
             if error.validator == "required":
                 missing = _REQUIRED.match(str(error.message))
                 if missing:
-                    found.append(f"{_join(where, missing.group(1))}: This field is required.")
+                    found.append(Violation(_join(where, missing.group(1)), "required", "This field is required."))
                     continue
-            found.append(f"{where}: {explain(error)}")
-        return sorted(found)
+            found.append(Violation(where, str(error.validator), explain(error), error.validator_value, schema))
+        return sorted(found, key=lambda v: (v.field, v.message))
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a value breaks its schema: ``kind`` is the JSON Schema keyword (``type``, ``enum``...),
+    or ``required``/``unknown``; ``expected`` the keyword's value; ``schema`` the subschema."""
+
+    field: str
+    kind: str
+    message: str
+    expected: Any = None
+    schema: Any = None
 
 
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")

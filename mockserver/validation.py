@@ -24,11 +24,11 @@ Two operation-level extensions refine this, for any API whose spec uses them:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .http import MockRequest, Problem
-from .spec import MediaType, Operation, Parameter
+from .spec import MediaType, Operation, Parameter, Violation
 
 _BOOLEAN = {"true": True, "false": False, "1": True, "0": False}
 
@@ -82,6 +82,7 @@ def validate_request(
     operation: Operation, request: MockRequest, path_params: dict[str, str], max_query_params: int = 1000
 ) -> ValidatedRequest:
     errors: dict[str, list[str]] = {}
+    violations: list[Violation] = []
     result = ValidatedRequest()
     if len(request.query) > max_query_params:
         raise _invalid(operation, f"Too many query parameters ({len(request.query)} > {max_query_params}).", {})
@@ -106,23 +107,34 @@ def validate_request(
         if not raw_values:
             if param.required:
                 errors.setdefault(param.name, []).append("This parameter is required.")
+                violations.append(Violation(param.name, "required", "This parameter is required."))
             elif "default" in param.schema:
                 target[param.name] = param.schema["default"]
             continue
         supplied.add(param.name)
         value = _param_value(param, raw_values)
         if param.validator is not None:
-            for message in param.validator.errors(value):
-                errors.setdefault(param.name, []).append(_strip_root(message))
+            for violation in param.validator.violations(value):
+                field = param.name if violation.field == "(root)" else f"{param.name}/{violation.field}"
+                errors.setdefault(param.name, []).append(
+                    violation.message if violation.field == "(root)" else f"{violation.field}: {violation.message}"
+                )
+                violations.append(replace(violation, field=field))
         target[param.name] = value
 
     alternatives = operation.extensions.get("x-medimock-one-of-params")
     if alternatives:
+        before = {k: len(v) for k, v in errors.items()}
         _check_one_of(alternatives, supplied, errors)
+        for key, messages in errors.items():
+            for message in messages[before.get(key, 0) :]:
+                violations.append(Violation(key, "alternatives", message, alternatives))
     if operation.body is not None:
-        _validate_body(operation, request, result, errors)
+        _validate_body(operation, request, result, errors, violations)
     if errors:
-        raise _invalid(operation, _summary(errors), errors)
+        problem = _invalid(operation, _summary(errors), errors)
+        problem.extra["violations"] = violations
+        raise problem
     return result
 
 
@@ -151,7 +163,9 @@ def _check_one_of(alternatives: list[Any], supplied: set[str], errors: dict[str,
             errors.setdefault(key, []).append(f"{' and '.join(used[0])} go together; missing {', '.join(missing)}.")
 
 
-def _validate_body(operation: Operation, request: MockRequest, result: ValidatedRequest, errors: dict[str, list[str]]) -> None:
+def _validate_body(
+    operation: Operation, request: MockRequest, result: ValidatedRequest, errors: dict[str, list[str]], violations: list[Violation]
+) -> None:
     assert operation.body is not None
     has_body = bool(request.body) or bool(request.form) or bool(request.files)
     if not has_body:
@@ -161,6 +175,7 @@ def _validate_body(operation: Operation, request: MockRequest, result: Validated
             required = (media.schema.get("required") if media else None) or []
             for name in required:
                 errors.setdefault(name, []).append("This field is required.")
+                violations.append(Violation(name, "required", "This field is required."))
             if not required:
                 errors.setdefault("(body)", []).append("A request body is required.")
         return
@@ -176,9 +191,10 @@ def _validate_body(operation: Operation, request: MockRequest, result: Validated
     instance = _decode_body(media, request)
     result.body = instance
     if media.validator is not None:
-        for message in media.validator.errors(instance):
-            where, _, text = message.partition(": ")
-            errors.setdefault(where if where != "(root)" else "(body)", []).append(text)
+        for violation in media.validator.violations(instance):
+            field = violation.field if violation.field != "(root)" else "(body)"
+            errors.setdefault(field, []).append(violation.message)
+            violations.append(replace(violation, field=field))
 
 
 def _decode_body(media: MediaType, request: MockRequest) -> Any:
@@ -206,11 +222,6 @@ def _decode_body(media: MediaType, request: MockRequest) -> Any:
     if kind.startswith("text/"):
         return request.body.decode("utf-8", errors="replace")
     return request.body
-
-
-def _strip_root(message: str) -> str:
-    where, _, text = message.partition(": ")
-    return text if where == "(root)" else message
 
 
 def _summary(errors: dict[str, list[str]]) -> str:
