@@ -130,7 +130,7 @@ def to_mock_request() -> MockRequest:
         headers=request.headers,  # type: ignore[arg-type]  # werkzeug Headers: a case-insensitive mapping
         body=body,
         content_type=content_type,
-        base_url=request.host_url.rstrip("/"),
+        base_url=f"{request.scheme}://{request.host}",  # not host_url: its IRI decoding costs ~0.1 ms a request
         form=form,
         files=files,
         remote_addr=request.remote_addr or "",

@@ -22,13 +22,14 @@ from .config import MockConfig
 from .faults import DropConnection, FaultDecision, Faults
 from .http import MockRequest, MockResponse, Problem
 from .journal import Journal, JournalEntry
-from .router import Match, Router
+from .router import Match, Router, RouteResult
 from .spec import ApiSpec, Operation
 from .store import Store
 from .validation import validate_request
 from .webhooks import WebhookSender
 
 log = logging.getLogger("medimock")
+_NO_ROUTE = RouteResult(Match.NONE)
 
 API_MODULES = {
     "clarius": "mockserver.apis.clarius",
@@ -115,7 +116,11 @@ class MockApp:
 
     # -- the pipeline -------------------------------------------------------------------
     def api_for_path(self, path: str, method: str = "GET") -> MountedApi | None:
-        """The API serving ``path``: of the APIs at the longest mount owning it, the one that routes it.
+        return self.route(path, method)[0]
+
+    def route(self, path: str, method: str) -> tuple[MountedApi | None, RouteResult]:
+        """The API serving ``path`` and its routing result: of the APIs at the longest mount
+        owning the path, the one whose router knows it.
 
         Several APIs can share a mount (Clarius and tscharts both sit at the host
         root), so owning the prefix is not enough: an API whose router knows the path
@@ -126,14 +131,15 @@ class MockApp:
             if owner is not None and api.definition.mount != owner.definition.mount:
                 break  # a longer mount that owns the path keeps it
             if api.router.owns(path):
-                if api.router.match(method, path).match is not Match.NONE:
-                    return api
+                routed = api.router.match(method, path)
+                if routed.match is not Match.NONE:
+                    return api, routed
                 owner = owner or api
-        return owner
+        return owner, _NO_ROUTE
 
     def handle(self, request: MockRequest) -> MockResponse:
         started = time.perf_counter()
-        api = self.api_for_path(request.path, request.method)
+        api, routed = self.route(request.path, request.method)
         operation: Operation | None = None
         fault: FaultDecision | None = None
         status = 500
@@ -145,7 +151,7 @@ class MockApp:
             elif api is None:
                 response = MockResponse(404, {"detail": f"No API of this mock serves {request.path}."})
             else:
-                response, operation, fault = self._handle_api(api, request)
+                response, operation, fault = self._handle_api(api, routed, request)
             status = response.status
             return response
         except DropConnection:
@@ -180,12 +186,13 @@ class MockApp:
         except Problem as problem:
             return api.definition.dialect.render(problem)
 
-    def _handle_api(self, api: MountedApi, request: MockRequest) -> tuple[MockResponse, Operation | None, FaultDecision | None]:
+    def _handle_api(
+        self, api: MountedApi, routed: RouteResult, request: MockRequest
+    ) -> tuple[MockResponse, Operation | None, FaultDecision | None]:
         dialect = api.definition.dialect
         operation: Operation | None = None
         fault: FaultDecision | None = None
         try:
-            routed = api.router.match(request.method, request.path)
             if routed.match is Match.NONE:
                 raise Problem("not_found", 404, "Not found.")
             if routed.match is Match.PARTIAL:
@@ -288,6 +295,7 @@ class MockApp:
         self.store.reset(self.config.seed, self.config.profile)
 
     def close(self) -> None:
+        self.journal.close()
         self.webhooks.shutdown()
         self.store.close()
 

@@ -14,7 +14,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+import uuid as uuid_module
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -82,11 +83,17 @@ class SpecError(Exception):
 
 @dataclass(frozen=True)
 class SchemaValidator:
-    """A compiled JSON Schema validator for one place in the document."""
+    """A compiled JSON Schema validator for one place in the document.
+
+    ``fast`` is a native check compiled for simple scalar schemas (most parameters); it
+    only ever answers "valid" where jsonschema would, and anything it does not accept
+    goes through jsonschema, which explains the violation.
+    """
 
     pointer: str
     validator: Validator
     schema: dict[str, Any]
+    fast: Callable[[Any], bool] | None = None
 
     def errors(self, instance: Any) -> list[str]:
         """Every violation as ``'<where>: <message>'``, sorted for stability, said as an API would say it."""
@@ -94,6 +101,8 @@ class SchemaValidator:
 
     def violations(self, instance: Any) -> list[Violation]:
         """Every violation with its field, its kind (the JSON Schema keyword) and the schema's expectation."""
+        if self.fast is not None and self.fast(instance):
+            return []
         found = []
         for error in self.validator.iter_errors(instance):
             where = "/".join(str(part) for part in error.absolute_path) or "(root)"
@@ -127,6 +136,87 @@ class Violation:
 
 
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+
+_ANNOTATIONS = {"description", "default", "example", "examples", "title", "deprecated", "readOnly", "writeOnly", "$comment"}
+_SCALAR_KEYWORDS = {
+    "type",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "enum",
+    "pattern",
+    "format",
+    "const",
+}
+_SCALAR_TYPES: dict[str, Callable[[Any], bool]] = {
+    "integer": lambda v: type(v) is int,
+    "number": lambda v: type(v) in (int, float),
+    "string": lambda v: type(v) is str,
+    "boolean": lambda v: type(v) is bool,
+}
+
+
+def compile_scalar_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A native validity check for a scalar schema with simple keywords, or None.
+
+    Conservative by construction: every keyword it does not know, a union type, or a
+    format other than ``uuid`` means no fast path. A False answer is not a verdict, only
+    "ask jsonschema", so its checks may be stricter than the standard, never looser.
+    """
+    keys = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
+    kind = schema.get("type")
+    if keys - _SCALAR_KEYWORDS or not isinstance(kind, str) or kind not in _SCALAR_TYPES:
+        return None
+    if schema.get("format") not in (None, "uuid") or (schema.get("format") == "uuid" and kind != "string"):
+        return None
+    checks: list[Callable[[Any], bool]] = [_SCALAR_TYPES[kind]]
+    if "minimum" in schema:
+        low = schema["minimum"]
+        checks.append(lambda v: v >= low)
+    if "maximum" in schema:
+        high = schema["maximum"]
+        checks.append(lambda v: v <= high)
+    if "exclusiveMinimum" in schema:
+        xlow = schema["exclusiveMinimum"]
+        checks.append(lambda v: v > xlow)
+    if "exclusiveMaximum" in schema:
+        xhigh = schema["exclusiveMaximum"]
+        checks.append(lambda v: v < xhigh)
+    if "minLength" in schema:
+        shortest = schema["minLength"]
+        checks.append(lambda v: len(v) >= shortest)
+    if "maxLength" in schema:
+        longest = schema["maxLength"]
+        checks.append(lambda v: len(v) <= longest)
+    if "pattern" in schema:
+        try:
+            search = re.compile(schema["pattern"]).search
+        except re.error:
+            return None
+        checks.append(lambda v: search(v) is not None)
+    if "enum" in schema or "const" in schema:
+        allowed = [(type(v), v) for v in (schema["enum"] if "enum" in schema else [schema["const"]])]
+        checks.append(lambda v: (type(v), v) in allowed)
+    if schema.get("format") == "uuid":
+        checks.append(_is_uuid)
+
+    def check(value: Any) -> bool:
+        try:
+            return all(test(value) for test in checks)
+        except (TypeError, ValueError):
+            return False
+
+    return check
+
+
+def _is_uuid(value: str) -> bool:
+    # jsonschema's "uuid" format: parses as a UUID and has the hyphens of the canonical form.
+    uuid_module.UUID(value)
+    return len(value) == 36 and all(value[i] == "-" for i in (8, 13, 18, 23))
 
 
 def _join(where: str, key: str) -> str:
@@ -346,7 +436,8 @@ class ApiSpec:
         schema = self.pointer(pointer)
         root = {"$ref": f"{self._uri}#{pointer}"}
         validator = Draft202012Validator(root, registry=self._registry, format_checker=_FORMAT_CHECKER)
-        return SchemaValidator(pointer=pointer, validator=validator, schema=self.resolve_schema(schema))
+        resolved = self.resolve_schema(schema)
+        return SchemaValidator(pointer=pointer, validator=validator, schema=resolved, fast=compile_scalar_check(resolved))
 
     def resolve_schema(self, schema: Any) -> dict[str, Any]:
         """A schema with its top-level ``$ref`` chain followed (for type look-ups)."""

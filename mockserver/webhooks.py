@@ -97,4 +97,6 @@ class WebhookSender:
         return result
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Cancel queued deliveries and wait for those under way (bounded by the timeout), so none
+        writes its record into a store that is closing."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -115,7 +115,8 @@ def test_journal_is_bounded_and_keeps_no_credentials(make_app):
     for _ in range(260):
         client.get("/api/public/v0/services/settings/", headers={"Authorization": f"Service-API-Key {key}"})
     app = client.application.extensions["medimock"]
-    assert app.store.query_one("SELECT COUNT(*) AS n FROM journal")["n"] <= 150
+    app.journal.flush()
+    assert app.store.query_one("SELECT COUNT(*) AS n FROM journal")["n"] <= 50
     entries = client.get("/__mock__/requests?limit=50").get_json()["results"]
     assert entries and key not in str(entries)
 
@@ -175,3 +176,47 @@ def test_parsed_specs_are_cached_as_json(tmp_path, monkeypatch):
     assert read_document(spec) == first
     cached[0].write_bytes(b"{broken")  # a damaged cache is ignored, not trusted
     assert read_document(spec) == first
+
+
+def test_fast_scalar_checks_never_accept_what_jsonschema_rejects():
+    """The native fast path may only say "valid" where jsonschema agrees (hypothesis-generated values)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    from mockserver.spec import compile_scalar_check
+
+    schemas = [
+        {"type": "integer", "minimum": 1, "default": 100},
+        {"type": "integer", "minimum": 0, "maximum": 5000},
+        {"type": "number", "exclusiveMinimum": 0},
+        {"type": "string", "minLength": 1, "maxLength": 8},
+        {"type": "string", "format": "uuid"},
+        {"type": "string", "pattern": "^[A-Za-z0-9]{8}$"},
+        {"type": "string", "enum": ["true", "false"]},
+        {"type": "integer", "enum": [0, 1]},
+        {"type": "boolean"},
+    ]
+    values = st.one_of(
+        st.integers(-10, 10_000),
+        st.floats(allow_nan=False),
+        st.booleans(),
+        st.none(),
+        st.text(max_size=40),
+        st.uuids().map(str),
+        st.uuids().map(lambda u: u.hex),
+        st.sampled_from(["true", "1", "1.0", "0"]),
+    )
+    pairs = [(compile_scalar_check(schema), Draft202012Validator(schema, format_checker=FormatChecker())) for schema in schemas]
+    assert all(fast is not None for fast, _ in pairs)
+    assert compile_scalar_check({"type": "string", "format": "date-time"}) is None
+    assert compile_scalar_check({"anyOf": [{"type": "string"}]}) is None
+
+    @settings(max_examples=400, deadline=None)
+    @given(values)
+    def agree(value):
+        for fast, slow in pairs:
+            if fast(value):
+                assert slow.is_valid(value), (slow.schema, value)
+
+    agree()

@@ -1,0 +1,1 @@
+"""Benchmarks of the mock against a static ceiling (see run.py)."""
