@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -c "from mockserver.spec import available_specs, read_document; [read_document(p) for p in available_specs().values()]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install medimock with its dev extras
@@ -47,19 +48,22 @@ contract: $(STAMP)
 	$(if $(FULL),MEDIMOCK_CONTRACT_EXAMPLES=200) \
 	$(PY) -m pytest contracts/$(API) --junitxml=reports/junit-contract-$(API).xml $(PYTEST_ARGS)
 
-# make load API=clarius [TARGET=<url>] [USERS=10] [SPAWN_RATE=5] [DURATION=30s]
+# make load API=clarius [TARGET=<url>] [USERS=10] [SPAWN_RATE=5] [DURATION=30s] [WORKERS=N]
+#           [THRESHOLDS=loadtests/thresholds.yaml] [MAX_P95_MS=..] [MAX_FAILURE_RATIO=..] [MIN_RPS=..]
 load: $(STAMP)
 	$(if $(API),,$(error API=clarius is required))
-	$(PY) -m loadtests.run --api $(API) $(if $(TARGET),--target $(TARGET)) --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) $(ARGS)
+	$(PY) -m loadtests.run --api $(API) $(if $(TARGET),--target $(TARGET)) --users $(USERS) --spawn-rate $(SPAWN_RATE) \
+	  --duration $(DURATION) $(if $(filter-out 0 1,$(WORKERS)),--workers $(WORKERS)) $(if $(THRESHOLDS),--thresholds $(THRESHOLDS)) \
+	  $(if $(MAX_P95_MS),--max-p95-ms $(MAX_P95_MS)) $(if $(MAX_FAILURE_RATIO),--max-failure-ratio $(MAX_FAILURE_RATIO)) \
+	  $(if $(MIN_RPS),--min-rps $(MIN_RPS)) $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: $(STAMP)
-	@if [ -f benchmarks/run.py ]; then $(PY) -m benchmarks.run $(ARGS); \
-	else echo "benchmarks are not built yet (issue 6: mock vs static-JSON ceiling under gunicorn)"; exit 1; fi
+bench: $(STAMP) ## mock vs a static-JSON ceiling under gunicorn; writes benchmarks/RESULTS.md
+	$(PY) -m benchmarks.run $(ARGS)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis .mypy_cache .ruff_cache *.egg-info

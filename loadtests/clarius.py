@@ -9,24 +9,27 @@ Requests are grouped by name so ids do not explode the statistics.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import requests
-from locust import HttpUser, between, events, task
+from locust import HttpUser, between, task
 
-KEY = os.environ.get("CLARIUS_API_KEY", "")
+_KEYS: dict[str, str] = {}
 
 
-@events.init.add_listener
-def _credentials(environment: Any, **_: Any) -> None:
-    """Fetch the seeded key from a medimock target when none is given."""
-    global KEY
-    if KEY or not environment.host:
-        return
-    try:
-        KEY = requests.get(environment.host.rstrip("/") + "/__mock__/credentials", timeout=10).json()["clarius"]["api_key"]
-    except (requests.RequestException, ValueError, KeyError):
-        KEY = ""
+def clarius_key(host: str) -> str:
+    """CLARIUS_API_KEY, or the seeded key of a medimock target (looked up once per host and process).
+
+    Looked up when a user starts, not at import: a distributed worker learns the host
+    from the master only when the run begins.
+    """
+    if os.environ.get("CLARIUS_API_KEY"):
+        return os.environ["CLARIUS_API_KEY"]
+    if host not in _KEYS:
+        try:
+            _KEYS[host] = requests.get(host.rstrip("/") + "/__mock__/credentials", timeout=10).json()["clarius"]["api_key"]
+        except (requests.RequestException, ValueError, KeyError):
+            _KEYS[host] = ""
+    return _KEYS[host]
 
 
 class ClariusIntegrator(HttpUser):
@@ -37,9 +40,10 @@ class ClariusIntegrator(HttpUser):
     max_downloads_per_round = int(os.environ.get("CLARIUS_DOWNLOADS_PER_ROUND", "20"))
 
     def on_start(self) -> None:
-        if not KEY:
+        key = clarius_key(self.host or "")
+        if not key:
             raise RuntimeError("no Clarius key: set CLARIUS_API_KEY or point the test at a medimock target")
-        self.client.headers["Authorization"] = f"Service-API-Key {KEY}"
+        self.client.headers["Authorization"] = f"Service-API-Key {key}"
 
     @task
     def poll_and_download(self) -> None:

@@ -1,21 +1,37 @@
-"""Run a Locust scenario headless and write its reports under reports/.
+"""Run a Locust scenario headless, judge it against thresholds, write its reports under reports/.
 
     python -m loadtests.run --api clarius [--target URL] [--users 10] [--spawn-rate 5] [--duration 30s]
+        [--max-p95-ms 500] [--max-failure-ratio 0] [--min-rps 50] [--thresholds loadtests/thresholds.yaml]
+        [--workers N] [--remote-workers M --master-bind-host 0.0.0.0]
 
 Without --target the embedded mock is started on a free loopback port and stopped
 afterwards. Output: reports/load-<api>_stats.csv (and the other Locust CSVs),
-reports/load-<api>.html and reports/load-<api>.txt (a short summary). The exit code
-is Locust's: non-zero when any request failed.
+reports/load-<api>.html and reports/load-<api>.txt (a short summary with every
+threshold and its verdict).
+
+Thresholds (command line, or a YAML file; the command line wins) apply to the
+aggregate of all requests, and a file may also set them per request name under
+``requests:``. The exit code is 0 when every threshold holds, 1 when one is
+breached or Locust failed, 2 for a usage error. The failure ratio defaults to 0:
+any failed request fails the run.
+
+``--workers N`` runs a Locust master and N local worker processes; with
+``--remote-workers M`` the master also waits for M workers started on other hosts
+(``locust -f loadtests/<api>.py --worker --master-host <this host>``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
+
+import yaml
 
 from medimock.target import EmbeddedMock
 
@@ -32,7 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", default="30s")
     parser.add_argument("--reports", default="reports")
     parser.add_argument("--allow-remote", action="store_true", help="allow a target that is not on loopback")
+    parser.add_argument("--max-p95-ms", type=float, help="fail when the aggregate p95 latency exceeds this")
+    parser.add_argument("--max-failure-ratio", type=float, help="fail when failed/total exceeds this (default 0)")
+    parser.add_argument("--min-rps", type=float, help="fail when the aggregate throughput is below this")
+    parser.add_argument("--thresholds", help="YAML file of thresholds (aggregate and per request name)")
+    parser.add_argument("--workers", type=int, default=0, help="run distributed: a master and N local workers")
+    parser.add_argument("--remote-workers", type=int, default=0, help="also wait for M workers on other hosts")
+    parser.add_argument("--master-bind-host", default="127.0.0.1", help="interface the master listens on for workers")
     args = parser.parse_args(argv)
+    try:
+        thresholds = load_thresholds(args)
+    except (OSError, ValueError) as exc:
+        print(f"thresholds: {exc}", file=sys.stderr)
+        return 2
 
     embedded = None
     target = args.target
@@ -46,44 +74,100 @@ def main(argv: list[str] | None = None) -> int:
     reports = Path(args.reports)
     reports.mkdir(parents=True, exist_ok=True)
     prefix = reports / f"load-{args.api}"
+    locust = [sys.executable, "-m", "locust", "-f", str(SCENARIOS[args.api])]
     command = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(SCENARIOS[args.api]),
+        *locust,
         "--headless",
-        "--host",
-        target,
-        "--users",
-        str(args.users),
-        "--spawn-rate",
-        str(args.spawn_rate),
-        "--run-time",
-        args.duration,
-        "--csv",
-        str(prefix),
-        "--html",
-        f"{prefix}.html",
-        "--only-summary",
-        "--stop-timeout",
-        "10",
+        *("--host", target, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time", args.duration),
+        *("--csv", str(prefix), "--html", f"{prefix}.html", "--only-summary", "--stop-timeout", "10"),
+        *("--exit-code-on-error", "0"),  # failed requests are judged by the failure-ratio threshold
     ]
+    workers: list[subprocess.Popen[bytes]] = []
+    expected = args.workers + args.remote_workers
+    port = free_port()
+    if expected:
+        command += ["--master", "--expect-workers", str(expected), "--master-bind-host", args.master_bind_host]
+        command += ["--master-bind-port", str(port)]
     try:
-        code = subprocess.call(command)
+        master = subprocess.Popen(command)
+        for _ in range(args.workers):
+            workers.append(subprocess.Popen([*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]))
+        code = master.wait()
     finally:
+        for worker in workers:
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
         if embedded is not None:
             embedded.stop()
-    summary = summarise(Path(f"{prefix}_stats.csv"), args, target, code)
+    verdicts = judge(Path(f"{prefix}_stats.csv"), thresholds)
+    if code == 0 and not all(ok for _, ok in verdicts):
+        code = 1
+    summary = summarise(Path(f"{prefix}_stats.csv"), args, target, code, verdicts)
     Path(f"{prefix}.txt").write_text(summary)
     print(summary)
     return code
 
 
-def summarise(stats_csv: Path, args: argparse.Namespace, target: str, code: int) -> str:
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def load_thresholds(args: argparse.Namespace) -> dict[str, Any]:
+    """Aggregate thresholds plus per-request ones: ``{"p95_ms", "failure_ratio", "min_rps", "requests": {name: {...}}}``."""
+    found: dict[str, Any] = {"failure_ratio": 0.0, "requests": {}}
+    if args.thresholds:
+        with open(args.thresholds, encoding="utf-8") as handle:
+            loaded = yaml.safe_load(handle) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{args.thresholds}: a mapping of thresholds is expected")
+        unknown = set(loaded) - {"p95_ms", "failure_ratio", "min_rps", "requests"}
+        if unknown:
+            raise ValueError(f"{args.thresholds}: unknown keys {sorted(unknown)}; known: p95_ms, failure_ratio, min_rps, requests")
+        found.update({k: v for k, v in loaded.items() if k != "requests"})
+        found["requests"] = loaded.get("requests") or {}
+    for key, value in (("p95_ms", args.max_p95_ms), ("failure_ratio", args.max_failure_ratio), ("min_rps", args.min_rps)):
+        if value is not None:
+            found[key] = value
+    return found
+
+
+def judge(stats_csv: Path, thresholds: dict[str, Any]) -> list[tuple[str, bool]]:
+    """Each threshold as ``("<what>: <measured> <op> <limit>", holds)``."""
+    if not stats_csv.exists():
+        return [("Locust wrote no statistics", False)]
+    with open(stats_csv, newline="") as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    verdicts = []
+    scopes = [("all requests", rows.get("Aggregated"), thresholds)]
+    scopes += [(name, rows.get(name), limits) for name, limits in (thresholds.get("requests") or {}).items()]
+    for label, row, limits in scopes:
+        if row is None:
+            verdicts.append((f"{label}: no such request in the run", False))
+            continue
+        total, failures = int(row["Request Count"]), int(row["Failure Count"])
+        if total == 0:
+            verdicts.append((f"{label}: no request was made", False))
+            continue
+        if limits.get("p95_ms") is not None:
+            p95 = float(row["95%"])
+            verdicts.append((f"{label}: p95 {p95:.0f} ms <= {limits['p95_ms']} ms", p95 <= float(limits["p95_ms"])))
+        if limits.get("failure_ratio") is not None:
+            ratio = failures / total
+            verdicts.append((f"{label}: failure ratio {ratio:.4f} <= {limits['failure_ratio']}", ratio <= float(limits["failure_ratio"])))
+        if limits.get("min_rps") is not None:
+            rps = float(row["Requests/s"])
+            verdicts.append((f"{label}: {rps:.1f} requests/s >= {limits['min_rps']}", rps >= float(limits["min_rps"])))
+    return verdicts
+
+
+def summarise(stats_csv: Path, args: argparse.Namespace, target: str, code: int, verdicts: list[tuple[str, bool]]) -> str:
     lines = [
         f"medimock load test: {args.api} against {target}",
-        f"users={args.users} spawn_rate={args.spawn_rate} duration={args.duration}",
+        f"users={args.users} spawn_rate={args.spawn_rate} duration={args.duration} local_workers={args.workers} remote_workers={args.remote_workers}",
         "",
     ]
     if not stats_csv.exists():
@@ -97,6 +181,8 @@ def summarise(stats_csv: Path, args: argparse.Namespace, target: str, code: int)
             f"{name[:60]:60} {row['Request Count']:>8} {row['Failure Count']:>6} {float(row['Requests/s']):>8.1f}"
             f" {row['50%']:>8} {row['95%']:>8} {row['99%']:>8}"
         )
+    lines += ["", "thresholds:"]
+    lines += [f"  {'ok      ' if ok else 'BREACHED'} {text}" for text, ok in verdicts]
     lines += ["", f"result: {'PASS' if code == 0 else 'FAIL'} (exit code {code})"]
     return "\n".join(lines) + "\n"
 

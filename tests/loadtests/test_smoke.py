@@ -1,4 +1,4 @@
-"""A short headless Locust run against the embedded mock: it runs, reports, and passes."""
+"""Headless Locust runs against the mock: they run, report, and their thresholds pass and fail a run."""
 
 from __future__ import annotations
 
@@ -8,34 +8,33 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
+
+from medimock.target import EmbeddedMock
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
+SHORT = ["--users", "3", "--spawn-rate", "3", "--duration", "4s"]
 
 
-def test_clarius_smoke_run(tmp_path):
-    command = [
-        sys.executable,
-        "-m",
-        "loadtests.run",
-        "--api",
-        "clarius",
-        "--users",
-        "3",
-        "--spawn-rate",
-        "3",
-        "--duration",
-        "4s",
-        "--reports",
-        str(tmp_path),
-    ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    summary = (tmp_path / "load-clarius.txt").read_text()
-    assert "result: PASS" in summary
-    assert (tmp_path / "load-clarius.html").stat().st_size > 1000
+def run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    command = [sys.executable, "-m", "loadtests.run", "--api", "clarius", "--reports", str(tmp_path), *args]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    summary_file = tmp_path / "load-clarius.txt"
+    return result, summary_file.read_text() if summary_file.exists() else ""
+
+
+def stats(tmp_path: Path) -> dict[str, dict[str, str]]:
     with open(tmp_path / "load-clarius_stats.csv", newline="") as handle:
-        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+        return {row["Name"]: row for row in csv.DictReader(handle)}
+
+
+def test_clarius_run_within_thresholds_passes(tmp_path):
+    result, summary = run(tmp_path, *SHORT, "--thresholds", str(ROOT / "loadtests" / "thresholds.yaml"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "result: PASS" in summary and "BREACHED" not in summary
+    assert (tmp_path / "load-clarius.html").stat().st_size > 1000
+    rows = stats(tmp_path)
     for name in (
         "poll /exams/accessible/",
         "download /exams/download-requests/[uuid]/data/",
@@ -45,7 +44,42 @@ def test_clarius_smoke_run(tmp_path):
         assert int(rows[name]["Failure Count"]) == 0
 
 
+@pytest.mark.parametrize(("option", "value", "breached"), [("--min-rps", "1000000", "requests/s >="), ("--max-p95-ms", "0.001", "p95")])
+def test_a_breached_threshold_fails_the_run(tmp_path, option, value, breached):
+    result, summary = run(tmp_path, *SHORT, option, value)
+    assert result.returncode == 1, summary
+    assert "result: FAIL" in summary
+    assert any(line.strip().startswith("BREACHED") and breached in line for line in summary.splitlines()), summary
+
+
+def test_failed_requests_fail_the_run_unless_allowed(tmp_path):
+    mock = EmbeddedMock(["--api", "clarius"])
+    url = mock.start()
+    try:
+        rule = {"api": "clarius", "operation_id": "downloadExamData", "status": 503, "probability": 0.5}
+        assert requests.put(url + "/__mock__/faults", json=[rule], timeout=10).status_code == 200
+        result, summary = run(tmp_path, *SHORT, "--target", url)
+        assert result.returncode == 1 and "BREACHED all requests: failure ratio" in summary, summary
+        allowed, summary = run(tmp_path, *SHORT, "--target", url, "--max-failure-ratio", "0.9")
+        assert allowed.returncode == 0, summary
+    finally:
+        mock.stop()
+
+
+def test_distributed_run_with_two_workers(tmp_path):
+    result, summary = run(tmp_path, *SHORT, "--workers", "2", "--min-rps", "1")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "local_workers=2" in summary
+    assert int(stats(tmp_path)["Aggregated"]["Request Count"]) > 0, "the workers' requests reach the master's statistics"
+
+
+def test_bad_thresholds_file_is_a_usage_error(tmp_path):
+    bad = tmp_path / "thresholds.yaml"
+    bad.write_text("p99_ms: 5\n")
+    result, _ = run(tmp_path, "--thresholds", str(bad))
+    assert result.returncode == 2 and "unknown keys" in result.stderr
+
+
 def test_remote_targets_are_refused(tmp_path):
-    command = [sys.executable, "-m", "loadtests.run", "--api", "clarius", "--target", "http://198.51.100.7", "--reports", str(tmp_path)]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result, _ = run(tmp_path, "--target", "http://198.51.100.7")
     assert result.returncode == 2 and "loopback" in result.stderr
