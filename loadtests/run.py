@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="run distributed: a master and N local workers")
     parser.add_argument("--remote-workers", type=int, default=0, help="also wait for M workers on other hosts")
     parser.add_argument("--master-bind-host", default="127.0.0.1", help="interface the master listens on for workers")
+    parser.add_argument(
+        "--master-bind-port", type=int, help="port for workers (default: Locust's 5557 with remote workers, else a free one)"
+    )
     args = parser.parse_args(argv)
     try:
         thresholds = load_thresholds(args)
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     workers: list[subprocess.Popen[bytes]] = []
     expected = args.workers + args.remote_workers
-    port = free_port()
+    port = args.master_bind_port or (5557 if args.remote_workers else free_port())
     if expected:
         command += ["--master", "--expect-workers", str(expected), "--master-bind-host", args.master_bind_host]
         command += ["--master-bind-port", str(port)]
