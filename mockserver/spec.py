@@ -351,6 +351,10 @@ class Operation:
         return self.responses.get(wildcard) or self.responses.get("default")
 
     @cached_property
+    def reads_query(self) -> bool:
+        return any(param.location == "query" for param in self.parameters)
+
+    @cached_property
     def documented_statuses(self) -> frozenset[str]:
         return frozenset(self.responses)
 

@@ -185,6 +185,14 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
+SQL_INT_MAX = 2**63 - 1
+
+
+def sql_int(value: int) -> int:
+    """An integer SQLite can bind: a limit or offset of 400 digits means "all" or "past the end"."""
+    return max(-SQL_INT_MAX, min(SQL_INT_MAX, value))
+
+
 def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 

@@ -84,11 +84,15 @@ def validate_request(
     errors: dict[str, list[str]] = {}
     violations: list[Violation] = []
     result = ValidatedRequest()
-    if len(request.query) > max_query_params:
+    # Like Django's DATA_UPLOAD_MAX_NUMBER_FIELDS: the limit applies where the query is read.
+    # An operation without query parameters ignores the query, as real servers do.
+    reads_query = operation.reads_query
+    if reads_query and len(request.query) > max_query_params:
         raise _invalid(operation, f"Too many query parameters ({len(request.query)} > {max_query_params}).", {})
     query: dict[str, list[str]] = {}
-    for key, value in request.query:
-        query.setdefault(key, []).append(value)
+    if reads_query:
+        for key, value in request.query:
+            query.setdefault(key, []).append(value)
 
     supplied: set[str] = set()
     for param in operation.parameters:

@@ -13,6 +13,7 @@ from medimock.fixtures import clarius as fixtures
 from ...api import Context
 from ...http import MockResponse, Problem, json_response, no_content
 from ...pagination import limit_offset_page
+from ...store import sql_int
 from . import API
 from .store import ClariusStore, now_iso
 
@@ -54,14 +55,14 @@ def payload(ctx: Context, row: Any) -> dict[str, Any]:
 
 def paged(ctx: Context, fetch: Callable[[int, int], tuple[int, list[Any]]]) -> MockResponse:
     """A ``limit``/``offset`` page of what ``fetch(limit, offset)`` returns as ``(count, items)``."""
-    limit, offset = ctx.query["limit"], ctx.query["offset"]
+    limit, offset = sql_int(ctx.query["limit"]), sql_int(ctx.query["offset"])
     count, items = fetch(limit, offset)
     return json_response(limit_offset_page(ctx.request, items, count, limit, offset))
 
 
 @API.handler("pollExams")
 def poll_exams(ctx: Context) -> MockResponse:
-    limit, offset = ctx.query["limit"], ctx.query["offset"]
+    limit, offset = sql_int(ctx.query["limit"]), sql_int(ctx.query["offset"])
     customer_id = None if ctx.defect("clarius.poll_ignores_customer_filter") else ctx.query.get("customer_id")
     if ctx.defect("clarius.poll_not_paginated"):
         limit, offset = 1_000_000, 0
