@@ -72,10 +72,21 @@ def test_coerce(value, types, expected):
 
 
 def test_too_many_query_parameters():
-    spec = ApiSpec("t", None, document({"/a": {"get": {"operationId": "a", "responses": {"200": {"description": "ok"}}}}}))  # type: ignore[arg-type]
+    """Like Django's field limit: refused where the query is read, ignored where it is not."""
+    with_query = {
+        "get": {
+            "operationId": "a",
+            "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok"}},
+        }
+    }
+    without = {"get": {"operationId": "b", "responses": {"200": {"description": "ok"}}}}
+    spec = ApiSpec("t", None, document({"/a": with_query, "/b": without}))  # type: ignore[arg-type]
+    flood = request(query=[(f"p{i}", "1") for i in range(2000)])
     with pytest.raises(Problem) as caught:
-        validate_request(spec.operations[0], request(query=[(f"p{i}", "1") for i in range(2000)]), {}, max_query_params=1000)
+        validate_request(spec.by_id["a"], flood, {}, max_query_params=1000)
     assert caught.value.status == 400
+    assert validate_request(spec.by_id["b"], flood, {}, max_query_params=1000).query == {}
 
 
 def test_prefer_header():

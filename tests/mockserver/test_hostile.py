@@ -157,7 +157,7 @@ def test_hostile_parameters(server, client, auth, api, operation_id):
             check(client.open(url, method=op.method, headers=headers), f"traversal {url}")
     url = url_for(server, api, op)
     query_params = [p for p in op.parameters if p.location == "query"]
-    hostile_values = [SQL, "%", "_", "\x00", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "9" * 400, "-1e309", "[]", "{}", "null"]
+    hostile_values = [SQL, "%", "_", "\x00", "\U0001d518\U0001d52b\u202e\u0301", "9" * 400, "-1e309", "[]", "{}", "null"]
     for value in hostile_values:
         query = "&".join(f"{p.name}={quote(value)}" for p in query_params) or f"x={quote(value)}"
         check(client.open(f"{url}?{query}", method=op.method, headers=headers), f"{value!r} in the query of {url}")
