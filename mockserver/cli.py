@@ -16,7 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from werkzeug.serving import WSGIRequestHandler
+
 from .config import ALL_APIS, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SEED, MockConfig
+from .http import redact_query
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +107,7 @@ def serve_werkzeug(config: MockConfig) -> int:
 
     mock = MockApp(config)
     app = create_app(mock=mock)
-    server = make_server(config.host, config.port, app, threaded=True)
+    server = make_server(config.host, config.port, app, threaded=True, request_handler=RedactingRequestHandler)
     server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadedWSGIServer's ThreadingMixIn
     print(f"medimock listening on http://{_display_host(config.host)}:{server.port} ({', '.join(a.name for a in mock.apis)})", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -116,6 +119,19 @@ def serve_werkzeug(config: MockConfig) -> int:
         server.server_close()
         mock.close()
     return 0
+
+
+class RedactingRequestHandler(WSGIRequestHandler):
+    """Werkzeug's access log, without credentials that clients put in query strings (Ambra's sid...)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path, _, query = self.path.partition("?")
+        original = self.path
+        self.path = path + ("?" + redact_query(query) if query else "")
+        try:
+            super().log_request(code, size)
+        finally:
+            self.path = original
 
 
 def serve_gunicorn(config: MockConfig, workers: int) -> int:

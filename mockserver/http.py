@@ -10,8 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
+
+SENSITIVE_PARAMETERS = frozenset(
+    {"sid", "password", "client_secret", "access_token", "refresh_token", "token", "api_key", "apikey", "key", "secret", "code"}
+)
+_REDACTED = "%5Bredacted%5D"  # "[redacted]", URL-encoded
+
+
+def redact_query(query_string: str) -> str:
+    """A query string with the values of credential-like parameters replaced (for logs and the journal)."""
+    if not query_string:
+        return query_string
+    parts = []
+    for part in query_string.split("&"):
+        name, equals, _ = part.partition("=")
+        parts.append(f"{name}={_REDACTED}" if equals and unquote_plus(name).lower() in SENSITIVE_PARAMETERS else part)
+    return "&".join(parts)
 
 
 @dataclass

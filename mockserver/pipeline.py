@@ -20,7 +20,7 @@ from . import journal as journal_module
 from .api import ApiDefinition, Context, Handler, Principal
 from .config import MockConfig
 from .faults import DropConnection, FaultDecision, Faults
-from .http import MockRequest, MockResponse, Problem
+from .http import MockRequest, MockResponse, Problem, redact_query
 from .journal import Journal, JournalEntry
 from .router import Match, Router, RouteResult
 from .spec import ApiSpec, Operation
@@ -163,7 +163,7 @@ class MockApp:
                 operation_id=operation.operation_id if operation else None,
                 method=request.method,
                 path=request.path,
-                query=request.query_string,
+                query=redact_query(request.query_string),
                 status=status,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 fault=fault.describe() if fault else None,

@@ -231,3 +231,62 @@ def test_fast_scalar_checks_never_accept_what_jsonschema_rejects():
                 assert slow.is_valid(value), (slow.schema, value)
 
     agree()
+
+
+def test_credentials_in_query_strings_are_redacted():
+    from mockserver.http import redact_query
+
+    assert redact_query("sid=abc&page.rows=5&client_secret=s3&Password=x") == (
+        "sid=%5Bredacted%5D&page.rows=5&client_secret=%5Bredacted%5D&Password=%5Bredacted%5D"
+    )
+    assert redact_query("") == "" and redact_query("a=1&flag") == "a=1&flag"
+
+
+def test_journal_keeps_no_query_credentials(make_app):
+    client = make_app(apis=("radiology",)).test_client()
+    creds = client.get("/__mock__/credentials").get_json()["radiology"]
+    query = f"grant_type=client_credentials&client_id={creds['client_id']}&client_secret={creds['client_secret']}"
+    assert client.get(f"/radiology/oauth2/token?{query}").status_code == 200
+    journal = client.get("/__mock__/requests?api=radiology").get_data(as_text=True)
+    assert creds["client_secret"] not in journal and "redacted" in journal
+
+
+def test_access_log_keeps_no_query_credentials(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    import requests as http
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "--api",
+            "radiology",
+            "--port",
+            "0",
+            "--log-level",
+            "INFO",
+            "--db",
+            str(tmp_path / "db.sqlite3"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = process.stdout.readline().split("listening on ", 1)[1].split()[0]
+        creds = http.get(url + "/__mock__/credentials", timeout=10).json()["radiology"]
+        http.get(
+            f"{url}/radiology/oauth2/token",
+            params={"grant_type": "client_credentials", "client_id": creds["client_id"], "client_secret": creds["client_secret"]},
+            timeout=10,
+        )
+        time.sleep(0.3)
+    finally:
+        process.terminate()
+        _, logs = process.communicate(timeout=10)
+    assert "/radiology/oauth2/token" in logs, "the request was logged"
+    assert creds["client_secret"] not in logs
