@@ -12,8 +12,10 @@ from __future__ import annotations
 import importlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from . import faults as faults_module
 from . import journal as journal_module
@@ -26,7 +28,7 @@ from .router import Match, Router, RouteResult
 from .spec import ApiSpec, Operation
 from .store import Store
 from .validation import validate_request
-from .webhooks import WebhookSender
+from .webhooks import Delivery, DeliveryResult, WebhookSender
 
 log = logging.getLogger("medimock")
 _NO_ROUTE = RouteResult(Match.NONE)
@@ -212,6 +214,8 @@ class MockApp:
             response = api.handlers[operation.operation_id](context)
             response = self._apply_defects(api, context, response)
         except Problem as problem:
+            if operation is not None:  # lets a dialect answer as the operation documents (e.g. its error types)
+                problem.extra.setdefault("operation_id", operation.operation_id)
             response = dialect.render(problem)
             for key, value in problem.headers.items():
                 response.headers.setdefault(key, value)
@@ -289,6 +293,12 @@ class MockApp:
                 }
             },
         )
+
+    def send_webhook(self, api: str, delivery: Delivery, on_done: Callable[[DeliveryResult], Any]) -> None:
+        """Send an API's webhook in the background, through the fault rules marked ``webhooks: true``."""
+        target = MockRequest("POST", urlparse(delivery.url).path or "/", [], {}, delivery.body, "application/json", "")
+        fault = self.faults.decide(api, None, target, webhooks=True)
+        self.webhooks.submit(delivery, on_done, fault)
 
     # -- lifecycle ----------------------------------------------------------------------
     def reset(self) -> None:

@@ -119,20 +119,22 @@ class SchemaValidator:
                 if missing:
                     found.append(Violation(_join(where, missing.group(1)), "required", "This field is required."))
                     continue
-            found.append(Violation(where, str(error.validator), explain(error), error.validator_value, schema))
+            found.append(Violation(where, str(error.validator), explain(error), error.validator_value, schema, error.instance))
         return sorted(found, key=lambda v: (v.field, v.message))
 
 
 @dataclass(frozen=True)
 class Violation:
     """One way a value breaks its schema: ``kind`` is the JSON Schema keyword (``type``, ``enum``...),
-    or ``required``/``unknown``; ``expected`` the keyword's value; ``schema`` the subschema."""
+    or ``required``/``unknown``; ``expected`` the keyword's value; ``schema`` the subschema;
+    ``instance`` the offending value (None for ``required``/``unknown``)."""
 
     field: str
     kind: str
     message: str
     expected: Any = None
     schema: Any = None
+    instance: Any = None
 
 
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")

@@ -46,8 +46,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class InjectedFault(Exception):
+    """A fault rule for webhooks failed this delivery on purpose."""
+
+
 def describe_error(exc: BaseException) -> str:
     """The short error texts a webhook record shows ("timed out", "connection refused")."""
+    if isinstance(exc, InjectedFault):
+        return str(exc)
     if isinstance(exc, requests.Timeout):
         return "timed out"
     if isinstance(exc, requests.ConnectionError):
@@ -66,16 +72,23 @@ class WebhookSender:
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="medimock-webhook")
         self._session = requests.Session()
 
-    def submit(self, delivery: Delivery, on_done: Callable[[DeliveryResult], Any]) -> Future[DeliveryResult]:
-        return self._pool.submit(self._deliver, delivery, on_done)
+    def submit(self, delivery: Delivery, on_done: Callable[[DeliveryResult], Any], fault: Any = None) -> Future[DeliveryResult]:
+        """Send in the background. ``fault`` (a ``FaultDecision``) delays the call, or fails it without sending."""
+        return self._pool.submit(self._deliver, delivery, on_done, fault)
 
-    def _deliver(self, delivery: Delivery, on_done: Callable[[DeliveryResult], Any]) -> DeliveryResult:
+    def _deliver(self, delivery: Delivery, on_done: Callable[[DeliveryResult], Any], fault: Any = None) -> DeliveryResult:
+        if fault is not None and fault.latency_ms:
+            time.sleep(fault.latency_ms / 1000)
         sent_at = utcnow()
         status_code = None
         response_body = None
         error = None
         started = time.monotonic()
         try:
+            if fault is not None and (fault.status or fault.drop or fault.stall_ms):
+                if fault.stall_ms:
+                    time.sleep(min(fault.stall_ms / 1000, self.timeout))
+                raise InjectedFault(f"injected fault ({fault.describe()}): not sent")
             response = requests.request(
                 delivery.method,
                 delivery.url,

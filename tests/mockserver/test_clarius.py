@@ -161,14 +161,8 @@ def test_webhook_failure_is_recorded(client, auth):
     started = time.monotonic()
     body = client.post("/__mock__/clarius/exams", json={}).get_json()
     assert time.monotonic() - started < 1
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        records = client.get(f"{API}/services/notifications/records/", headers=auth).get_json()["results"]
-        mine = [r for r in records if body["request_uuid"] in r["event"]["request"]["content"]]
-        if mine:
-            break
-        time.sleep(0.05)
-    assert mine and mine[0]["event"]["error"] == "connection refused" and mine[0]["event"]["response"] is None
+    record = wait_for_record(client, auth, body["request_uuid"])
+    assert record is not None and record["event"]["error"] == "connection refused" and record["event"]["response"] is None
 
 
 @pytest.mark.parametrize(
@@ -216,3 +210,32 @@ def test_strict_mode_reports_a_broken_response(make_app, defect):
 def test_unknown_defect_is_refused(make_app):
     with pytest.raises(ValueError, match="unknown defects"):
         make_app(defects=frozenset({"no.such"}))
+
+
+def wait_for_record(client, auth, request_uuid, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = client.get(f"{API}/services/notifications/records/", headers=auth).get_json()["results"]
+        mine = [r for r in records if request_uuid in r["event"]["request"]["content"]]
+        if mine:
+            return mine[0]
+        time.sleep(0.05)
+    return None
+
+
+def test_faulted_webhook_shows_in_the_records(client, auth):
+    client.patch(f"{API}/services/settings/", json={"notification_url": "http://127.0.0.1:9/never-called"}, headers=auth)
+    rule = {"api": "clarius", "webhooks": True, "status": 503, "latency_ms": 50, "times": 1}
+    assert client.put("/__mock__/faults", json=[rule]).status_code == 200
+    started = time.monotonic()
+    body = client.post("/__mock__/clarius/exams", json={}).get_json()
+    assert time.monotonic() - started < 1, "the trigger does not wait for the delayed webhook"
+    record = wait_for_record(client, auth, body["request_uuid"])
+    assert record is not None and record["event"]["response"] is None
+    assert record["event"]["error"].startswith("injected fault"), record["event"]["error"]
+    # times=1: the next delivery is real again (and fails for real: nothing listens on port 9)
+    second = client.post("/__mock__/clarius/exams", json={}).get_json()
+    assert wait_for_record(client, auth, second["request_uuid"])["event"]["error"] == "connection refused"
+    assert client.get("/__mock__/faults").get_json()["rules"][0]["applied"] == 1
+    # request rules do not touch webhooks, webhook rules do not touch requests
+    assert client.get(f"{API}/services/settings/", headers=auth).status_code == 200

@@ -113,7 +113,7 @@ def send_notification(app: Any, url: str, payload: dict[str, Any], request_uuid:
             request_uuid,
         )
 
-    app.webhooks.submit(delivery, record)
+    app.send_webhook("clarius", delivery, record)
 
 
 @API.control("GET", "/clarius/reports", "the reports uploaded through the Report Upload API")
