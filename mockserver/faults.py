@@ -52,6 +52,10 @@ RULE_FIELDS: dict[str, type | tuple[type, ...]] = {
 class DropConnection(Exception):
     """Close the client connection without an answer."""
 
+    def __init__(self, decision: FaultDecision | None = None) -> None:
+        super().__init__("connection dropped by a fault")
+        self.decision = decision
+
 
 @dataclass
 class FaultDecision:

@@ -156,8 +156,8 @@ class MockApp:
                 response, operation, fault = self._handle_api(api, routed, request)
             status = response.status
             return response
-        except DropConnection:
-            status = 0
+        except DropConnection as dropped:
+            status, fault = 0, dropped.decision
             raise
         finally:
             entry = JournalEntry(
@@ -263,7 +263,7 @@ class MockApp:
         if fault.stall_ms:
             time.sleep(fault.stall_ms / 1000)
         if fault.drop:
-            raise DropConnection()
+            raise DropConnection(fault)
         if fault.status:
             problem = Problem("fault", fault.status, f"Injected fault: status {fault.status}.")
             problem.headers.update(fault.headers)
