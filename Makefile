@@ -14,7 +14,7 @@ WORKERS  ?= 1
 FULL     ?=
 export PORT
 
-.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check
+.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -73,3 +73,7 @@ spec-ambra: $(STAMP) ## regenerate specs/ambra/openapi.yaml from the vendor docu
 
 spec-ambra-check: $(STAMP) ## fail when specs/ambra/openapi.yaml is stale
 	$(PY) specs/ambra/derive.py --check
+
+# make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
+mutation: $(STAMP)
+	$(PY) -m medimock.mutation $(if $(API),--api $(API)) $(ARGS)

@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the mock server (the default command)")
     add_serve_arguments(serve)
+    defects = sub.add_parser("defects", help="list the deliberate defects (JSON) that --defect switches on")
+    defects.add_argument("--api", action="append", choices=ALL_APIS, help="only this API's defects")
     add_serve_arguments(parser)  # `medimock --port 9000` works too
     return parser
 
@@ -86,6 +88,8 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "defects":
+        return list_defects(args.api or list(ALL_APIS))
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)
     if config.host not in ("127.0.0.1", "localhost", "::1") and config.control and not config.control_token:
@@ -97,6 +101,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers > 1:
         return serve_gunicorn(config, args.workers)
     return serve_werkzeug(config)
+
+
+def list_defects(apis: list[str]) -> int:
+    """Print every deliberate defect as JSON: what mutation testing switches on one at a time."""
+    import json
+
+    from .pipeline import load_api
+
+    found = []
+    for name in apis:
+        definition = load_api(name)
+        if definition is not None:
+            found += [{"api": name, "name": d.name, "description": d.description} for d in definition.defects.values()]
+    print(json.dumps(found, indent=2))
+    return 0
 
 
 def serve_werkzeug(config: MockConfig) -> int:

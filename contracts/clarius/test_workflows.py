@@ -259,6 +259,8 @@ def test_report_upload(clarius, target):
 
     no_file = clarius.request("POST", path, files={"name": (None, "No file")})  # multipart without a file part
     assert no_file.status_code == 400 and "file" in no_file.json(), "a report without a file is rejected"
+    text_field = clarius.request("POST", path, files={"name": (None, "Text, not a file"), "file": (None, "not a file part")})
+    assert text_field.status_code == 400 and "file" in text_field.json(), "a 'file' sent as a text field is not a file"
     no_name = clarius.request("POST", path, files={"file": ("r.pdf", content, "application/pdf")})
     assert no_name.status_code == 400 and "name" in no_name.json(), "a report without a name is rejected"
     unknown = clarius.request("POST", f"/services/requests/{uuid.uuid4()}/reports/", data={"name": "x"}, files={"file": ("r.pdf", content)})

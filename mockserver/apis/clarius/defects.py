@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from ...api import Context, Defect
 from ...http import MockResponse
 from . import API
@@ -23,6 +25,24 @@ def _confirm_202(ctx: Context, response: MockResponse) -> MockResponse:
 def _key_without_secret(ctx: Context, response: MockResponse) -> MockResponse:
     if isinstance(response.body, dict):
         response.body.pop("key", None)
+    return response
+
+
+def _count_plus_one(ctx: Context, response: MockResponse) -> MockResponse:
+    if isinstance(response.body, dict) and "count" in response.body:
+        response.body["count"] += 1
+    return response
+
+
+def _previous_is_next(ctx: Context, response: MockResponse) -> MockResponse:
+    if isinstance(response.body, dict) and response.body.get("previous"):
+        response.body["previous"] = response.body["next"] or response.body["previous"].replace("offset=", "offset=1")
+    return response
+
+
+def _other_request_uuid(ctx: Context, response: MockResponse) -> MockResponse:
+    if isinstance(response.body, dict) and "request_uuid" in response.body:
+        response.body["request_uuid"] = str(uuid.uuid4())
     return response
 
 
@@ -69,3 +89,27 @@ API.defect(Defect("clarius.poll_ignores_customer_filter", "the poll API ignores 
 API.defect(Defect("clarius.poll_not_paginated", "the poll API ignores limit/offset"))
 API.defect(Defect("clarius.revoked_key_still_accepted", "revoking a key answers 204 but the key keeps working"))
 API.defect(Defect("clarius.webhook_missing_download_url", "the notification payload lacks download_url"))
+API.defect(
+    Defect(
+        "clarius.poll_count_wrong", "the poll page's count is one more than the items", operations=("pollExams",), transform=_count_plus_one
+    )
+)
+API.defect(
+    Defect(
+        "clarius.previous_link_wrong",
+        "the previous link of a page points elsewhere",
+        operations=("pollExams",),
+        transform=_previous_is_next,
+    )
+)
+API.defect(
+    Defect(
+        "clarius.download_wrong_request_uuid",
+        "a download names another request_uuid",
+        operations=("downloadExamData",),
+        transform=_other_request_uuid,
+    )
+)
+API.defect(Defect("clarius.unknown_token_confirmed", "confirming an unknown token answers 200 instead of 404"))
+API.defect(Defect("clarius.report_without_file_accepted", "a report upload without a file is stored"))
+API.defect(Defect("clarius.old_records_returned", "notification records older than 14 days are returned"))

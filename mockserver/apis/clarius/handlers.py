@@ -11,7 +11,7 @@ from typing import Any
 from medimock.fixtures import clarius as fixtures
 
 from ...api import Context
-from ...http import MockResponse, Problem, json_response, no_content
+from ...http import MockResponse, Problem, UploadedFile, json_response, no_content
 from ...pagination import limit_offset_page
 from ...store import sql_int
 from . import API
@@ -92,7 +92,7 @@ def list_applications(ctx: Context) -> MockResponse:
 @API.handler("confirmCustomer")
 def confirm_customer(ctx: Context) -> MockResponse:
     token = ctx.body["token"]
-    if not db(ctx).confirm(token):
+    if not db(ctx).confirm(token) and not ctx.defect("clarius.unknown_token_confirmed"):
         raise Problem("not_found", 404, "A customer with this token does not exist.")
     return json_response({"token": token})
 
@@ -106,6 +106,8 @@ def list_confirmed_tokens(ctx: Context) -> MockResponse:
 def upload_report(ctx: Context) -> MockResponse:
     request_uuid = ctx.path["request_uuid"]
     upload = (ctx.request.files or {}).get("file")
+    if upload is None and ctx.defect("clarius.report_without_file_accepted"):
+        upload = UploadedFile("", "application/octet-stream", b"(no file)")
     if upload is None:  # "file" sent as a plain field, not a file part
         raise Problem(
             "invalid_request",
@@ -147,7 +149,8 @@ def update_settings(ctx: Context) -> MockResponse:
 
 @API.handler("listNotificationRecords")
 def list_notification_records(ctx: Context) -> MockResponse:
-    return paged(ctx, db(ctx).records)
+    store = db(ctx)
+    return paged(ctx, lambda limit, offset: store.records(limit, offset, keep_all=ctx.defect("clarius.old_records_returned")))
 
 
 @API.handler("listApiKeys")

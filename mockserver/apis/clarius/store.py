@@ -305,8 +305,9 @@ class ClariusStore:
                 ),
             )
 
-    def records(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-        cutoff = iso(datetime.now(UTC) - RECORD_RETENTION)
+    def records(self, limit: int, offset: int, *, keep_all: bool = False) -> tuple[int, list[dict[str, Any]]]:
+        """Webhook records of the last 14 days (all of them with ``keep_all``, a deliberate defect), newest first."""
+        cutoff = "" if keep_all else iso(datetime.now(UTC) - RECORD_RETENTION)
         with self.store.read() as conn:
             count = conn.execute("SELECT COUNT(*) FROM clarius_notification_records WHERE logged_at >= ?", (cutoff,)).fetchone()[0]
             rows = conn.execute(

@@ -1,0 +1,109 @@
+"""Mutation testing of the contract suites: does each suite catch each deliberate defect?
+
+    python -m medimock.mutation [--api clarius] [--defect NAME] [--examples 10] [--out contracts/MUTATION.md]
+
+For every defect the mock knows (``python -m mockserver defects``), the API's contract
+suite runs against the embedded mock with that one defect switched on and strict mode
+OFF (so the suite's own checks must find it, not the mock's self-validation). A
+defect is *caught* when the suite fails; the report names the first failing test.
+A suite that passes against a defect is a gap: it gets a new test, or an explanation
+in the report. The run exits 1 when any defect escaped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_FAILED = re.compile(r"^(?:SUB)?FAILED (.+?)(?: - (.*))?$", re.MULTILINE)
+
+
+@dataclass
+class Outcome:
+    api: str
+    name: str
+    description: str
+    caught: bool
+    caught_by: str
+    why: str
+    seconds: float
+
+
+def defects(apis: list[str] | None) -> list[dict[str, str]]:
+    command = [sys.executable, "-m", "mockserver", "defects"] + [f"--api={api}" for api in apis or []]
+    return list(json.loads(subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout))
+
+
+def run_one(defect: dict[str, str], examples: int) -> Outcome:
+    env = dict(os.environ)
+    env.update(
+        MEDIMOCK_EMBEDDED_ARGS=f"--api {defect['api']} --defect {defect['name']}",
+        MEDIMOCK_EMBEDDED_STRICT="0",
+        MEDIMOCK_CONTRACT_EXAMPLES=str(examples),
+    )
+    for variable in ("MEDIMOCK_TARGET", f"MEDIMOCK_{defect['api'].upper()}_URL"):
+        env.pop(variable, None)
+    command = [sys.executable, "-m", "pytest", f"contracts/{defect['api']}", "-x", "-q", "-p", "no:randomly", "--no-header"]
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    seconds = time.monotonic() - started
+    failed = _FAILED.search(result.stdout)
+    caught = result.returncode == 1 and failed is not None
+    by = failed.group(1) if failed else ""
+    why = (failed.group(2) or "").strip() if failed else ""
+    if result.returncode not in (0, 1):
+        why = f"the suite could not run (exit {result.returncode}): {result.stdout[-300:]} {result.stderr[-300:]}"
+    return Outcome(defect["api"], defect["name"], defect["description"], caught, by, why[:160], seconds)
+
+
+def render(outcomes: list[Outcome], examples: int) -> str:
+    caught = sum(o.caught for o in outcomes)
+    lines = [
+        "# Mutation test of the contract suites",
+        "",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- command: `make mutation` (`python -m medimock.mutation --examples {examples}`)",
+        f"- result: **{caught} of {len(outcomes)} defects caught**",
+        "",
+        "Each row is one run of the API's contract suite against the mock with that one defect",
+        "switched on and strict mode off.",
+        "",
+        "| API | defect | what it breaks | caught | first failing test | seconds |",
+        "|---|---|---|---|---|---:|",
+    ]
+    for o in outcomes:
+        test = f"`{o.caught_by.split('::', 1)[-1]}`" if o.caught_by else (o.why or "-")
+        lines.append(f"| {o.api} | `{o.name}` | {o.description} | {'yes' if o.caught else '**NO**'} | {test} | {o.seconds:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medimock.mutation")
+    parser.add_argument("--api", action="append", help="only this API's defects (repeatable)")
+    parser.add_argument("--defect", action="append", help="only this defect (repeatable)")
+    parser.add_argument("--examples", type=int, default=10, help="schemathesis examples per operation")
+    parser.add_argument("--out", default=str(ROOT / "contracts" / "MUTATION.md"))
+    args = parser.parse_args(argv)
+    chosen = [d for d in defects(args.api) if not args.defect or d["name"] in args.defect]
+    outcomes = []
+    for defect in chosen:
+        outcome = run_one(defect, args.examples)
+        outcomes.append(outcome)
+        print(f"{'caught ' if outcome.caught else 'ESCAPED'} {outcome.name:50} {outcome.seconds:5.0f} s  {outcome.caught_by}", flush=True)
+    report = render(outcomes, args.examples)
+    Path(args.out).write_text(report)
+    print(report)
+    return 0 if all(o.caught for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
