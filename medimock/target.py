@@ -38,11 +38,26 @@ MOUNTS = {"clarius": "", "tscharts": "", "ambra": "/api/v3", "radiology": "/radi
 # API -> {credential name: environment variable}
 CREDENTIAL_ENV = {
     "clarius": {"api_key": "CLARIUS_API_KEY"},
-    "tscharts": {"token": "TSCHARTS_TOKEN", "username": "TSCHARTS_USERNAME", "password": "TSCHARTS_PASSWORD"},
+    "tscharts": {
+        "token": "TSCHARTS_TOKEN",
+        "username": "TSCHARTS_USERNAME",
+        "password": "TSCHARTS_PASSWORD",
+        # ids (comma-separated) of existing patients, clinics and stations, for the image workflows
+        "patients": "TSCHARTS_PATIENTS",
+        "clinics": "TSCHARTS_CLINICS",
+        "stations": "TSCHARTS_STATIONS",
+    },
     "radiology": {
         "client_id": "RADIOLOGY_CLIENT_ID",
         "client_secret": "RADIOLOGY_CLIENT_SECRET",
         "organization_id": "RADIOLOGY_ORGANIZATION_ID",
+        "expired_token": "RADIOLOGY_EXPIRED_TOKEN",
+        "other_order_id": "RADIOLOGY_OTHER_ORDER_ID",
+        "study_uid_with_several_orders": "RADIOLOGY_MULTI_ORDER_STUDY_UID",
+        "study_group": "RADIOLOGY_STUDY_GROUP",
+        # a client of the same organisation allowed only one scope, for the wrong-scope workflow
+        "single_scope_client_id": "RADIOLOGY_SINGLE_SCOPE_CLIENT_ID",
+        "single_scope_client_secret": "RADIOLOGY_SINGLE_SCOPE_CLIENT_SECRET",
     },
     "ambra": {"login": "AMBRA_LOGIN", "password": "AMBRA_PASSWORD"},
 }

@@ -158,6 +158,12 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
 
     from .pipeline import MockApp
 
+    if config.port == 0:  # gunicorn binds once in the master; pick the free port here so it can be announced
+        import socket
+
+        with socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET) as probe:
+            probe.bind((config.host, 0))
+            config = config.with_overrides(port=probe.getsockname()[1])
     owned_dir = None
     if config.db is None:  # every worker must open the same file
         owned_dir = tempfile.TemporaryDirectory(prefix="medimock-")

@@ -82,3 +82,11 @@ def test_workers_share_one_store(tmp_path):
         assert pids == {200}
     finally:
         stop(process)
+
+
+def test_workers_with_port_zero_announce_the_real_port(tmp_path):
+    process, url = start("--workers", "2", "--db", str(tmp_path / "db.sqlite3"))
+    try:
+        assert not url.endswith(":0") and requests.get(url + "/__mock__/health", timeout=5).ok
+    finally:
+        stop(process)
