@@ -229,9 +229,10 @@ class MockApp:
         return response, operation, fault
 
     def _authenticate(self, api: MountedApi, operation: Operation, request: MockRequest) -> Principal | None:
-        if not operation.security or any(not requirement for requirement in operation.security):
-            return None  # anonymous access is allowed
-        if any(defect.auth_ignored for name, defect in api.definition.defects.items() if name in self.config.defects):
+        if not operation.security:
+            return None  # anonymous access
+        optional = any(not requirement for requirement in operation.security)
+        if not optional and any(defect.auth_ignored for name, defect in api.definition.defects.items() if name in self.config.defects):
             return Principal(scheme="defect", identity="anyone")
         schemes = ((api.spec.document.get("components") or {}).get("securitySchemes")) or {}
         insufficient: Problem | None = None
@@ -253,6 +254,8 @@ class MockApp:
                     break
             if principal is not None:
                 return principal
+        if optional:
+            return None  # anonymous access is allowed; credentials, when presented, were still checked above
         if insufficient is not None:
             raise insufficient
         raise Problem("unauthenticated", 401, "Authentication credentials were not provided.")

@@ -1,0 +1,360 @@
+"""Ambra tables, seeding, and the queries the handlers run.
+
+* ``ambra_objects`` — every object of the generic engine (accounts, users, roles,
+  namespaces, groups, customfields, webhooks, ...): ``kind`` is the spec's resource name,
+  ``data`` the object's fields as JSON (keys starting with ``_`` are private: password
+  hashes), with indexed columns for scoping (``account_id``, ``parent_id``, ``key``).
+* ``ambra_studies`` — studies, with real, indexed columns for what lists filter and sort by
+  (the other fields in ``data``).
+* ``ambra_sessions`` (sids and OAuth tokens), ``ambra_tags``, ``ambra_audit``,
+  ``ambra_shares`` and ``ambra_kv`` (seeded credentials, settings).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+from medimock.fixtures import ambra as fixtures
+
+from ...api import SPECS_DIR
+from ...spec import read_document
+from ...store import SeedContext, Store, StoreSchema
+from .shapes import now_stamp
+
+STUDY_COLUMNS = (
+    "uuid",
+    "account_id",
+    "study_uid",
+    "phi_namespace",
+    "storage_namespace",
+    "patient_name",
+    "patientid",
+    "patient_sex",
+    "patient_birth_date",
+    "modality",
+    "study_date",
+    "study_time",
+    "accession_number",
+    "study_description",
+    "referring_physician",
+    "image_count",
+    "size",
+    "must_approve",
+    "star",
+    "source",
+    "engine_fqdn",
+    "created",
+    "updated",
+)
+INTEGER_COLUMNS = frozenset({"image_count", "size", "must_approve", "star"})
+_STUDY_DDL = ",\n".join(f"{c} {'INTEGER' if c in INTEGER_COLUMNS else 'TEXT'}" for c in STUDY_COLUMNS if c != "uuid")
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS ambra_objects (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        account_id TEXT,
+        namespace_id TEXT,
+        parent_id TEXT,
+        key TEXT,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS ambra_objects_account ON ambra_objects (kind, account_id, seq)",
+    "CREATE INDEX IF NOT EXISTS ambra_objects_parent ON ambra_objects (kind, parent_id, key)",
+    "CREATE INDEX IF NOT EXISTS ambra_objects_key ON ambra_objects (kind, key)",
+    f"""CREATE TABLE IF NOT EXISTS ambra_studies (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid TEXT NOT NULL UNIQUE,
+        {_STUDY_DDL},
+        data TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS ambra_studies_created ON ambra_studies (created, seq)",
+    "CREATE INDEX IF NOT EXISTS ambra_studies_namespace ON ambra_studies (phi_namespace, created, seq)",
+    "CREATE INDEX IF NOT EXISTS ambra_studies_uid ON ambra_studies (study_uid, storage_namespace)",
+    "CREATE INDEX IF NOT EXISTS ambra_studies_patientid ON ambra_studies (patientid)",
+    "CREATE INDEX IF NOT EXISTS ambra_studies_accession ON ambra_studies (accession_number)",
+    "CREATE INDEX IF NOT EXISTS ambra_studies_modality ON ambra_studies (modality, created)",
+    "CREATE INDEX IF NOT EXISTS ambra_studies_date ON ambra_studies (study_date)",
+    "CREATE INDEX IF NOT EXISTS ambra_studies_name ON ambra_studies (patient_name)",
+    """CREATE TABLE IF NOT EXISTS ambra_sessions (
+        sid TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL,
+        ttl REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS ambra_sessions_user ON ambra_sessions (user_id, kind, created)",
+    """CREATE TABLE IF NOT EXISTS ambra_tags (
+        object TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (object, object_id, tag)
+    )""",
+    "CREATE INDEX IF NOT EXISTS ambra_tags_tag ON ambra_tags (object, tag)",
+    """CREATE TABLE IF NOT EXISTS ambra_audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        account_id TEXT,
+        user_id TEXT,
+        action TEXT NOT NULL,
+        type TEXT,
+        what TEXT,
+        who TEXT,
+        detail TEXT,
+        at TEXT NOT NULL,
+        client_address TEXT,
+        sid TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS ambra_audit_object ON ambra_audit (object_id, seq)",
+    "CREATE INDEX IF NOT EXISTS ambra_audit_account ON ambra_audit (account_id, seq)",
+    "CREATE INDEX IF NOT EXISTS ambra_audit_user ON ambra_audit (user_id, seq)",
+    """CREATE TABLE IF NOT EXISTS ambra_shares (
+        study_id TEXT NOT NULL,
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        copy_id TEXT,
+        created TEXT NOT NULL,
+        PRIMARY KEY (study_id, target_type, target_id)
+    )""",
+    "CREATE TABLE IF NOT EXISTS ambra_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+TABLES = ["ambra_objects", "ambra_studies", "ambra_sessions", "ambra_tags", "ambra_audit", "ambra_shares", "ambra_kv"]
+
+
+@lru_cache(maxsize=1)
+def permission_defaults() -> dict[str, dict[str, int]]:
+    """role type -> flag -> value, from the Permissions table as the spec's ``RolePermissions`` carries it."""
+    document = read_document(SPECS_DIR / "ambra" / "openapi.yaml")
+    properties = document["components"]["schemas"]["RolePermissions"]["properties"]
+    out: dict[str, dict[str, int]] = {"admin": {}, "user": {}, "phr": {}, "anonymous": {}}
+    for flag, schema in properties.items():
+        for role, value in (schema.get("x-ambra-defaults") or {}).items():
+            if role in out and (value in (0, 1) or isinstance(value, str)):
+                out[role][flag] = value
+    return out
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def study_row(study: dict[str, Any]) -> tuple[Any, ...]:
+    data = {k: v for k, v in study.items() if k not in STUDY_COLUMNS and k != "tags"}
+    return (*(study.get(c) for c in STUDY_COLUMNS), dumps(data))
+
+
+# A study with its tags (a correlated look-up on the tags' primary key: one query per page).
+STUDY_SELECT = (
+    f"SELECT {', '.join(STUDY_COLUMNS)}, data, (SELECT group_concat(tag, char(31)) FROM ambra_tags AS t"
+    " WHERE t.object = 'Study' AND t.object_id = ambra_studies.uuid) FROM ambra_studies"
+)
+
+
+STUDY_INSERT = f"INSERT INTO ambra_studies ({', '.join(STUDY_COLUMNS)}, data) VALUES ({', '.join('?' * (len(STUDY_COLUMNS) + 1))})"
+OBJECT_INSERT = "INSERT INTO ambra_objects (uuid, kind, account_id, namespace_id, parent_id, key, created, updated, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
+    data = fixtures.build(context.seed, context.profile, permissions=permission_defaults())
+    conn.executemany(
+        OBJECT_INSERT,
+        [
+            (o.uuid, o.kind, o.account_id, o.namespace_id, o.parent_id, o.key, o.data["created"], o.data["updated"], dumps(o.data))
+            for o in data.objects
+        ],
+    )
+    conn.executemany(STUDY_INSERT, [study_row(s) for s in data.studies])
+    stamp = now_stamp()
+    conn.executemany("INSERT OR IGNORE INTO ambra_tags VALUES (?, ?, ?, ?)", [(*t, stamp) for t in data.tags])
+    conn.executemany(
+        "INSERT INTO ambra_audit (uuid, object_id, account_id, user_id, action, type, what, who, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (a["uuid"], a["object_id"], a["account_id"], a["user_id"], a["action"], a["type"], a["what"],
+             a["who"], dumps(a["detail"]), a["when"])
+            for a in data.audit
+        ],
+    )  # fmt: skip
+    conn.execute("INSERT INTO ambra_kv VALUES ('credentials', ?)", (dumps(data.credentials),))
+
+
+SCHEMA = StoreSchema(name="ambra", ddl=DDL, tables=TABLES, seed=seed)
+
+
+def public(data: dict[str, Any]) -> dict[str, Any]:
+    """An object's fields without the private ones (password hashes...)."""
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+class AmbraStore:
+    """The queries of the Ambra handlers, over the shared ``Store``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- generic objects --------------------------------------------------------------------
+    def object(self, uuid: str, kind: str | None = None) -> dict[str, Any] | None:
+        if kind is None:
+            row = self.store.query_one("SELECT * FROM ambra_objects WHERE uuid = ?", (uuid,))
+        else:
+            row = self.store.query_one("SELECT * FROM ambra_objects WHERE uuid = ? AND kind = ?", (uuid, kind))
+        return _object(row)
+
+    def child(self, kind: str, parent_id: str, key: str) -> dict[str, Any] | None:
+        row = self.store.query_one("SELECT * FROM ambra_objects WHERE kind = ? AND parent_id = ? AND key = ?", (kind, parent_id, key))
+        return _object(row)
+
+    def by_key(self, kind: str, key: str) -> list[dict[str, Any]]:
+        rows = self.store.query("SELECT * FROM ambra_objects WHERE kind = ? AND key = ? ORDER BY seq", (kind, key))
+        return [o for o in map(_object, rows) if o is not None]
+
+    def objects(self, where: str, params: list[Any], order: str = "seq", limit: int = -1, offset: int = 0) -> list[dict[str, Any]]:
+        rows = self.store.query(f"SELECT * FROM ambra_objects WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset))
+        return [o for o in map(_object, rows) if o is not None]
+
+    def count(self, table: str, where: str, params: list[Any]) -> int:
+        row = self.store.query_one(f"SELECT COUNT(*) FROM {table} WHERE {where}", tuple(params))
+        return int(row[0]) if row else 0
+
+    def insert(self, kind: str, uuid: str, data: dict[str, Any], **columns: Any) -> dict[str, Any]:
+        stamp = now_stamp()
+        data = {"uuid": uuid, "created": stamp, "updated": stamp, **data}
+        with self.store.write() as conn:
+            conn.execute(
+                OBJECT_INSERT,
+                (uuid, kind, columns.get("account_id"), columns.get("namespace_id"), columns.get("parent_id"), columns.get("key"), stamp, stamp,
+                 dumps(data)),
+            )  # fmt: skip
+        return data
+
+    def update(self, uuid: str, changes: dict[str, Any], **columns: Any) -> dict[str, Any] | None:
+        with self.store.write() as conn:
+            row = conn.execute("SELECT data FROM ambra_objects WHERE uuid = ?", (uuid,)).fetchone()
+            if row is None:
+                return None
+            data = {**orjson.loads(row["data"]), **changes, "updated": now_stamp()}
+            sets = "".join(f", {name} = ?" for name in columns)
+            conn.execute(
+                f"UPDATE ambra_objects SET data = ?, updated = ?{sets} WHERE uuid = ?",
+                (dumps(data), data["updated"], *columns.values(), uuid),
+            )
+        return data
+
+    def delete(self, uuid: str) -> bool:
+        with self.store.write() as conn:
+            deleted = conn.execute("DELETE FROM ambra_objects WHERE uuid = ?", (uuid,)).rowcount == 1
+            conn.execute("DELETE FROM ambra_objects WHERE parent_id = ? AND kind LIKE '%\\_%' ESCAPE '\\'", (uuid,))
+        return deleted
+
+    # -- studies ----------------------------------------------------------------------------
+    def _studies(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        cursor = self.store.connection().cursor()
+        cursor.row_factory = None  # plain tuples: the columns are known
+        return [_study(row) for row in cursor.execute(sql, params).fetchall()]
+
+    def study(self, uuid: str) -> dict[str, Any] | None:
+        found = self._studies(f"{STUDY_SELECT} WHERE uuid = ?", (uuid,))
+        return found[0] if found else None
+
+    def study_by_uid(self, study_uid: str, storage_namespace: str | None, phi_namespace: str | None) -> dict[str, Any] | None:
+        sql, params = f"{STUDY_SELECT} WHERE study_uid = ?", [study_uid]
+        if storage_namespace:
+            sql, params = sql + " AND storage_namespace = ?", [*params, storage_namespace]
+        if phi_namespace:
+            sql, params = sql + " AND phi_namespace = ?", [*params, phi_namespace]
+        found = self._studies(sql + " ORDER BY seq LIMIT 1", tuple(params))
+        return found[0] if found else None
+
+    def studies(self, where: str, params: list[Any], order: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        return self._studies(f"{STUDY_SELECT} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset))
+
+    def insert_study(self, study: dict[str, Any]) -> None:
+        with self.store.write() as conn:
+            conn.execute(STUDY_INSERT, study_row(study))
+
+    def update_study(self, uuid: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        with self.store.write() as conn:
+            found = self._studies(f"{STUDY_SELECT} WHERE uuid = ?", (uuid,))
+            if not found:
+                return None
+            current = found[0]
+            current.update(changes)
+            current["updated"] = now_stamp()
+            row = study_row(current)
+            assignments = ", ".join(f"{c} = ?" for c in STUDY_COLUMNS[1:])
+            conn.execute(f"UPDATE ambra_studies SET {assignments}, data = ? WHERE uuid = ?", (*row[1:], uuid))
+        return current
+
+    def delete_study(self, uuid: str) -> bool:
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM ambra_tags WHERE object = 'Study' AND object_id = ?", (uuid,))
+            return conn.execute("DELETE FROM ambra_studies WHERE uuid = ?", (uuid,)).rowcount == 1
+
+    # -- tags, shares, audit, settings -------------------------------------------------------
+    def tag(self, object_class: str, object_id: str, tag: str, add: bool) -> None:
+        with self.store.write() as conn:
+            if add:
+                conn.execute("INSERT OR IGNORE INTO ambra_tags VALUES (?, ?, ?, ?)", (object_class, object_id, tag, now_stamp()))
+            else:
+                conn.execute("DELETE FROM ambra_tags WHERE object = ? AND object_id = ? AND tag = ?", (object_class, object_id, tag))
+
+    def share(self, study_id: str, target_type: str, target_id: str, copy_id: str | None, add: bool = True) -> bool:
+        with self.store.write() as conn:
+            if add:
+                conn.execute(
+                    "INSERT OR REPLACE INTO ambra_shares VALUES (?, ?, ?, ?, ?)", (study_id, target_type, target_id, copy_id, now_stamp())
+                )
+                return True
+            return conn.execute(
+                "DELETE FROM ambra_shares WHERE study_id = ? AND target_type = ? AND target_id = ?", (study_id, target_type, target_id)
+            ).rowcount == 1  # fmt: skip
+
+    def shares(self, study_id: str) -> list[sqlite3.Row]:
+        return self.store.query("SELECT * FROM ambra_shares WHERE study_id = ? ORDER BY created", (study_id,))
+
+    def audit(self, event: dict[str, Any]) -> None:
+        with self.store.write() as conn:
+            conn.execute(
+                "INSERT INTO ambra_audit (uuid, object_id, account_id, user_id, action, type, what, who, detail, at, client_address, sid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (event["uuid"], event["object_id"], event.get("account_id"), event.get("user_id"), event["action"], event.get("type"),
+                 event.get("what"), event.get("who"), dumps(event.get("detail") or {}), now_stamp(), event.get("client_address"), event.get("sid")),
+            )  # fmt: skip
+
+    def audit_events(self, column: str, value: str, limit: int, offset: int, newest_first: bool = True) -> list[sqlite3.Row]:
+        order = "DESC" if newest_first else "ASC"
+        return self.store.query(
+            f"SELECT * FROM ambra_audit WHERE {column} = ? ORDER BY seq {order} LIMIT ? OFFSET ?", (value, limit, offset)
+        )  # fmt: skip
+
+    def kv(self, key: str) -> Any:
+        row = self.store.query_one("SELECT value FROM ambra_kv WHERE key = ?", (key,))
+        return None if row is None else orjson.loads(row["value"])
+
+
+def _object(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    data: dict[str, Any] = orjson.loads(row["data"])
+    data["__kind"] = row["kind"]
+    data["__account_id"] = row["account_id"]
+    data["__parent_id"] = row["parent_id"]
+    data["__namespace_id"] = row["namespace_id"]
+    return data
+
+
+def _study(row: tuple[Any, ...]) -> dict[str, Any]:
+    out = dict(zip(STUDY_COLUMNS, row, strict=False))
+    out.update(orjson.loads(row[-2]))
+    if row[-1]:
+        out["tags"] = sorted(row[-1].split("\x1f"))
+    return out

@@ -1,0 +1,380 @@
+"""The Ambra mock behaves as the document says: sessions and their limits, OAuth Bearer
+tokens and basic authentication, 401 for a bad session, 412 error hashes naming what is
+wrong, role permissions, studies (add/get/set/delete, share, approve, tags, audit),
+/bundle, and GET equal to POST. Strict mode is on throughout."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mockserver.api import SPECS_DIR
+from mockserver.app import create_app
+from mockserver.config import MockConfig
+from mockserver.spec import read_document
+
+API = "/api/v3"
+
+
+class Ambra:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.client = app.test_client()
+        self.creds = self.client.get("/__mock__/credentials").get_json()["ambra"]
+
+    def call(self, path: str, http: str = "POST", headers: dict[str, str] | None = None, **params: Any) -> tuple[int, Any]:
+        if http == "GET":
+            reply = self.client.get(API + path, query_string=params, headers=headers)
+        else:
+            reply = self.client.post(API + path, data=params, headers=headers)
+        return reply.status_code, reply.get_json(silent=True)
+
+    def login(self, who: str = "admin") -> str:
+        login, password = {
+            "admin": (self.creds["login"], self.creds["password"]),
+            "user": (self.creds["user_login"], self.creds["user_password"]),
+            "phr": (self.creds["phr_login"], self.creds["phr_password"]),
+        }[who]
+        status, body = self.call("/session/login", login=login, password=password)
+        assert status == 200, body
+        return str(body["sid"])
+
+    def ok(self, path: str, http: str = "POST", **params: Any) -> Any:
+        status, body = self.call(path, http, **params)
+        assert status == 200 and body["status"] == "OK", (path, status, body)
+        return body
+
+    def error(self, path: str, http: str = "POST", **params: Any) -> Any:
+        status, body = self.call(path, http, **params)
+        assert status == 412 and body["status"] == "ERROR", (path, status, body)
+        return body
+
+
+@pytest.fixture
+def ambra(tmp_path: Any) -> Iterator[Ambra]:
+    app = create_app(MockConfig(apis=("ambra",), strict=True, db=str(tmp_path / "db.sqlite3")))
+    yield Ambra(app)
+    app.extensions["medimock"].close()
+
+
+# -- sessions -------------------------------------------------------------------------------------
+def test_login_by_email_or_by_vanity_and_account_login(ambra: Ambra) -> None:
+    creds = ambra.creds
+    by_email = ambra.ok("/session/login", login=creds["login"], password=creds["password"])
+    assert by_email["uuid"] == creds["user_uuid"] and len(by_email["sid"]) == 36
+    by_vanity = ambra.ok("/session/login", login=creds["account_login"], vanity=creds["vanity"], password=creds["password"])
+    assert by_vanity["uuid"] == creds["user_uuid"] and by_vanity["sid"] != by_email["sid"]
+    assert ambra.ok("/session/login", email=creds["email"], password=creds["password"])["uuid"] == creds["user_uuid"]
+    assert ambra.error("/session/login", login=creds["login"], password="wrong")["error_type"] == "INVALID_CREDENTIALS"
+    assert ambra.call("/session/login", "GET", login=creds["login"], password=creds["password"])[0] == 405
+
+
+def test_session_user_ttl_uuid_and_logout(ambra: Ambra) -> None:
+    sid = ambra.login()
+    user = ambra.ok("/session/user", sid=sid)
+    assert user["uuid"] == ambra.creds["user_uuid"] and user["email"] == ambra.creds["email"]
+    assert ambra.creds["namespace_id"] in [ns["uuid"] for ns in user["namespaces"]]
+    assert "_password_hash" not in user and "_salt" not in user
+    assert 179 <= ambra.ok("/session/ttl", "GET", sid=sid)["ttl"] <= 180
+    assert len(ambra.ok("/session/uuid")["uuid"]) == 36
+    ambra.ok("/session/logout", sid=sid)
+    assert ambra.call("/session/user", sid=sid) == (401, {"status": "ERROR", "error_type": "NO_SESSION"})
+
+
+def test_at_most_ten_sessions_per_user_the_oldest_dropped(ambra: Ambra) -> None:
+    sids = [ambra.login() for _ in range(11)]
+    assert ambra.call("/session/ttl", sid=sids[0])[0] == 401
+    for sid in sids[1:]:
+        assert ambra.call("/session/ttl", sid=sid)[0] == 200
+    assert ambra.call("/session/ttl", sid=ambra.login("user"))[0] == 200  # another user's sessions are their own
+
+
+def test_missing_unknown_and_expired_sessions_are_401(ambra: Ambra) -> None:
+    assert ambra.call("/study/list") == (401, {"status": "ERROR", "error_type": "NO_SESSION"})
+    assert ambra.call("/study/list", sid="not-a-session")[0] == 401
+    assert ambra.call("/study/list", "GET", sid="not-a-session")[0] == 401
+    sid = ambra.login()
+    assert ambra.call("/study/list", sid=sid)[0] == 200
+    assert ambra.client.post("/__mock__/ambra/sessions/expire", json={"sid": sid}).status_code == 200
+    assert ambra.call("/study/list", sid=sid)[0] == 401
+    assert ambra.call("/study/get", sid=sid, uuid="x")[0] == 401  # a command whose sid is optional still refuses a bad one
+
+
+def test_oauth_token_is_a_bearer_credential_until_it_expires(ambra: Ambra) -> None:
+    creds = ambra.creds
+    token = ambra.ok("/session/oauth/token", grant_type="client_credentials", client_id=creds["oauth_client_id"],
+                     client_secret=creds["oauth_client_secret"], duration=86400)  # fmt: skip
+    assert token["token_type"] == "bearer" and token["expires_in"] == 86400
+    too_long = ambra.error("/session/oauth/token", grant_type="client_credentials", client_id=creds["oauth_client_id"],
+                           client_secret=creds["oauth_client_secret"], duration=86401)  # fmt: skip
+    assert too_long["error_type"] == "INVALID_INTEGER" and too_long["error_subtype"] == "duration"
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    status, listed = ambra.call("/study/list", headers=bearer, **{"page.rows": 1})
+    assert status == 200 and len(listed["studies"]) == 1
+    uuid = listed["studies"][0]["uuid"]
+    assert ambra.call("/study/get", headers=bearer, uuid=uuid)[1]["uuid"] == uuid  # (sid || node_id && serial_no): the token counts
+    assert ambra.call("/study/get", "GET", headers=bearer, uuid=uuid)[0] == 200
+    wrong = ambra.error("/session/oauth/token", grant_type="client_credentials", client_id=creds["oauth_client_id"], client_secret="nope")
+    assert wrong["error_type"] == "AUTH_FAILED"
+    assert ambra.call("/session/oauth/token", "GET", grant_type="client_credentials")[0] == 405
+    ambra.client.post("/__mock__/ambra/sessions/expire", json={"sid": token["access_token"]})
+    assert ambra.call("/study/list", headers=bearer)[0] == 401
+    assert ambra.call("/study/list", headers={"Authorization": "Bearer unknown"})[0] == 401
+
+
+def test_http_basic_authentication(ambra: Ambra) -> None:
+    good = base64.b64encode(f"{ambra.creds['login']}:{ambra.creds['password']}".encode()).decode()
+    bad = base64.b64encode(f"{ambra.creds['login']}:wrong".encode()).decode()
+    assert ambra.call("/session/user", "GET", headers={"Authorization": f"Basic {good}"})[1]["uuid"] == ambra.creds["user_uuid"]
+    assert ambra.call("/study/count", headers={"Authorization": f"Basic {good}"})[1]["count"] > 0
+    assert ambra.call("/study/list", headers={"Authorization": f"Basic {bad}"})[0] == 401
+
+
+# -- errors ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_missing_fields_lists_every_missing_field(ambra: Ambra, method: str) -> None:
+    sid = ambra.login()
+    body = ambra.error("/user/add", method if method == "POST" else "POST", sid=sid)
+    assert body["error_type"] == "MISSING_FIELDS"
+    assert set(body["error_subtype"]) == {"account_id", "first", "last", "password", "email", "mobile_phone"}
+    partial = ambra.error("/group/add", method, sid=sid, name="Night shift")
+    assert partial["error_type"] == "MISSING_FIELDS" and partial["error_subtype"] == ["account_id"]
+    alternative = ambra.error("/session/permissions", method, sid=sid)
+    assert alternative == {"status": "ERROR", "error_type": "MISSING_FIELDS", "error_subtype": ["account_id"]}
+    empty = ambra.error("/group/add", method, sid=sid, name="", account_id=ambra.creds["account_id"])
+    assert empty["error_subtype"] == ["name"]  # "missing or does not have data in it"
+    assert ambra.error("/session/login")["error_subtype"] == ["login", "password"]
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_invalid_flag_integer_and_json_name_the_field(ambra: Ambra, method: str) -> None:
+    sid = ambra.login()
+    assert ambra.error("/study/list", method, sid=sid, extra="2") == {
+        "status": "ERROR",
+        "error_type": "INVALID_FLAG",
+        "error_subtype": "extra",
+    }
+    assert ambra.error("/study/list", method, sid=sid, extra="yes")["error_type"] == "INVALID_FLAG"
+    assert ambra.error("/study/list", method, sid=sid, **{"page.rows": "ten"})["error_subtype"] == "page.rows"
+    assert ambra.error("/study/list", method, sid=sid, **{"page.rows": "5001"})["error_type"] == "INVALID_INTEGER"
+    assert ambra.error("/study/list", method, sid=sid, fields="[oops")["error_type"] == "INVALID_JSON"
+    assert ambra.error("/study/list", method, sid=sid, fields='{"a": 1}')["error_subtype"] == "fields"
+    assert (
+        ambra.error("/role/add", method, sid=sid, account_id=ambra.creds["account_id"], name="R", permissions="{")["error_type"]
+        == "INVALID_JSON"
+    )
+
+
+def test_unknown_uuids_are_not_found(ambra: Ambra) -> None:
+    sid = ambra.login()
+    unknown = "00000000-0000-4000-8000-000000000000"
+    for path in ("/study/get", "/group/get", "/webhook/get", "/customfield/get", "/study/approve"):
+        body = ambra.error(path, sid=sid, uuid=unknown)
+        assert body["error_type"] == "NOT_FOUND" and body["error_subtype"] == "uuid", path
+    assert ambra.error("/group/list", sid=sid, account_id=unknown) == {
+        "status": "ERROR",
+        "error_type": "NOT_FOUND",
+        "error_subtype": "account_id",
+    }
+
+
+def test_role_permissions_follow_the_documents_defaults(ambra: Ambra) -> None:
+    document = read_document(SPECS_DIR / "ambra" / "openapi.yaml")
+    flags = document["components"]["schemas"]["RolePermissions"]["properties"]
+    sid = ambra.login()
+    roles = {r["name"]: r for r in ambra.ok("/role/list", sid=sid, account_id=ambra.creds["account_id"])["roles"]}
+    assert set(roles) == {"Admin", "User", "PHR", "Anonymous"}
+    for name, role in roles.items():
+        expected = {f: s["x-ambra-defaults"][name.lower()] for f, s in flags.items() if "x-ambra-defaults" in s}
+        assert {f: role["permissions"][f] for f in expected} == expected
+    user_sid = ambra.login("user")
+    mine = ambra.ok("/session/permissions", sid=user_sid, account_id=ambra.creds["account_id"])
+    assert mine["role_id"] == roles["User"]["uuid"] and mine["study_view"] == 1 and mine["group_edit"] == 0
+
+
+def test_a_user_role_is_not_permitted_what_an_admin_may_do(ambra: Ambra) -> None:
+    admin, user = ambra.login(), ambra.login("user")
+    account = ambra.creds["account_id"]
+    study = ambra.ok("/study/list", sid=user, **{"page.rows": 1})["studies"][0]["uuid"]
+    assert ambra.ok("/study/get", sid=user, uuid=study)["uuid"] == study  # study_view is a User permission
+    for path, params in (
+        ("/group/add", {"account_id": account, "name": "G"}),
+        ("/group/list", {"account_id": account}),
+        ("/study/share", {"uuid": study, "account_id": ambra.creds["other_account_id"]}),
+        ("/study/delete", {"uuid": study}),
+        ("/webhook/list", {"account_id": account}),
+    ):
+        assert ambra.error(path, sid=user, **params)["error_type"] == "NOT_PERMITTED", path
+        assert ambra.call(path, sid=admin, **params)[0] == 200, path
+
+
+# -- studies --------------------------------------------------------------------------------------
+def test_study_add_get_set_delete_round_trip_with_audit_trail(ambra: Ambra) -> None:
+    sid = ambra.login()
+    namespace = ambra.creds["namespace_id"]
+    fields = {"study_uid": "2.25.123456789012345678901234567890", "storage_namespace": namespace, "phi_namespace": namespace,
+              "patient_name": "DOE^JANE", "patientid": "MRN0001234", "patient_sex": "F", "patient_birth_date": "19800214",
+              "modality": "CT", "study_date": "20240607", "study_time": "101500", "accession_number": "A12345678", "image_count": "240"}  # fmt: skip
+    uuid = ambra.ok("/study/add", sid=sid, **fields)["uuid"]
+    duplicate = ambra.error("/study/add", sid=sid, **fields)
+    assert duplicate["error_type"] == "ALREADY_EXISTS" and duplicate["error_subtype"] == uuid and duplicate["error_data"]["uuid"] == uuid
+    study = ambra.ok("/study/get", sid=sid, uuid=uuid)
+    assert {k: study[k] for k in ("patient_name", "modality", "image_count", "phi_namespace")} == {
+        "patient_name": "DOE^JANE", "modality": "CT", "image_count": 240, "phi_namespace": namespace}  # fmt: skip
+    assert (
+        ambra.ok("/study/get", "GET", sid=sid, study_uid=fields["study_uid"], storage_namespace=namespace, phi_namespace=namespace)["uuid"]
+        == uuid
+    )
+    assert ambra.ok("/study/set", sid=sid, study_id=uuid, patient_name="DOE^JANET", study_description="CT HEAD")["uuid"] == uuid
+    assert ambra.ok("/study/get", sid=sid, uuid=uuid)["patient_name"] == "DOE^JANET"
+    assert ambra.ok("/study/exists", sid=sid, uuid=uuid)["exists"] == 1
+    events = ambra.ok("/audit/object", sid=sid, uuid=uuid)["events"]
+    assert [e["action"] for e in events] == ["EDIT", "CREATE"]
+    assert events[0]["detail"]["patient_name"] == ["DOE^JANE", "DOE^JANET"]
+    ambra.ok("/study/delete", sid=sid, uuid=uuid)
+    assert ambra.error("/study/get", sid=sid, uuid=uuid)["error_type"] == "NOT_FOUND"
+    assert ambra.ok("/audit/object", sid=sid, uuid=uuid)["events"][0]["action"] == "DELETED"
+    assert ambra.error("/study/add", sid=sid, study_uid="2.25.1", storage_namespace=namespace)["error_subtype"] == ["phi_namespace"]
+
+
+def test_share_into_a_namespace_that_must_approve_then_approve(ambra: Ambra) -> None:
+    sid = ambra.login()
+    other = ambra.creds["other_account_id"]
+    ambra.ok("/account/set", sid=sid, uuid=other, must_approve="1")
+    study = ambra.ok("/study/list", sid=sid, **{"page.rows": 1, "filter.phi_namespace.equals": ambra.creds["namespace_id"]})["studies"][0]
+    ambra.ok("/study/share", sid=sid, uuid=study["uuid"], account_id=other, message="Please review")
+    assert ambra.ok("/study/share/list", sid=sid, uuid=study["uuid"])["account_id"] == [other]
+    other_ns = ambra.ok("/account/get", sid=sid, uuid=other)["namespace_id"]
+    copies = ambra.ok("/study/list", sid=sid, **{"filter.phi_namespace.equals": other_ns, "filter.study_uid.equals": study["study_uid"]})[
+        "studies"
+    ]
+    assert len(copies) == 1 and copies[0]["must_approve"] == 1 and copies[0]["source"] == "share" and copies[0]["uuid"] != study["uuid"]
+    ambra.ok("/study/approve", sid=sid, uuid=copies[0]["uuid"])
+    assert ambra.ok("/study/get", sid=sid, uuid=copies[0]["uuid"])["must_approve"] == 0
+    assert ambra.error("/study/share", sid=sid, uuid=study["uuid"], account_id=ambra.creds["account_id"])["error_subtype"] == "SAME"
+    assert ambra.error("/study/share", sid=sid, uuid=study["uuid"], email="not-an-email")["error_type"] == "INVALID_EMAIL"
+    assert "SHARE" in [e["action"] for e in ambra.ok("/audit/object", sid=sid, uuid=study["uuid"])["events"]]
+
+
+def test_reports_belong_to_their_study(ambra: Ambra) -> None:
+    sid = ambra.login()
+    uuid = ambra.ok("/study/list", sid=sid, **{"page.rows": 1})["studies"][0]["uuid"]
+    report = ambra.ok("/radreport/add", sid=sid, study_id=uuid, type="FINAL", fields='{"impression": "Normal."}')["uuid"]
+    assert report in [r["uuid"] for r in ambra.ok("/study/get", sid=sid, uuid=uuid)["radreports"]]
+    got = ambra.ok("/radreport/get", sid=sid, uuid=report)
+    assert (got["study_id"], got["type"], got["fields"]) == (uuid, "FINAL", {"impression": "Normal."})
+    assert (
+        ambra.error("/radreport/add", sid=sid, study_id="00000000-0000-4000-8000-000000000000", type="FINAL")["error_subtype"] == "study_id"
+    )
+
+
+def test_tags_on_studies(ambra: Ambra) -> None:
+    sid = ambra.login()
+    uuid = ambra.ok("/study/list", sid=sid, **{"page.rows": 1})["studies"][0]["uuid"]
+    ambra.ok("/tag/add", sid=sid, tag="needs-review", object="Study", object_id=uuid)
+    assert "needs-review" in ambra.ok("/study/get", sid=sid, uuid=uuid)["tags"]
+    tagged = ambra.ok("/study/list", sid=sid, **{"filter.tags.in": '["needs-review"]'})["studies"]
+    assert [s["uuid"] for s in tagged] == [uuid]
+    assert {"tag": "needs-review", "count": 1} in ambra.ok("/tag/list", sid=sid, object="Study")["tags"]
+    assert ambra.error("/tag/add", sid=sid, tag="x", object="Planet", object_id=uuid)["error_type"] == "INVALID_OBJECT"
+    ambra.ok("/tag/delete", sid=sid, tag="needs-review", object="Study", object_id=uuid)
+    assert "needs-review" not in ambra.ok("/study/get", sid=sid, uuid=uuid).get("tags", [])
+
+
+# -- the generic engine ---------------------------------------------------------------------------
+def test_generic_add_get_set_list_delete(ambra: Ambra) -> None:
+    sid, account = ambra.login(), ambra.creds["account_id"]
+    added = ambra.ok("/webhook/add", sid=sid, account_id=account, name="Ping", event="STUDY_UPLOAD", url="https://example.org/h",
+                     method="POST_JSON", retry="1", delay="30", parameters='{"a": 1}')  # fmt: skip
+    hook = ambra.ok("/webhook/get", sid=sid, uuid=added["uuid"])
+    assert (hook["name"], hook["retry"], hook["delay"], hook["method"], hook["parameters"]) == ("Ping", 1, 30, "POST_JSON", {"a": 1})
+    ambra.ok("/webhook/set", sid=sid, uuid=added["uuid"], name="Pong", suspended="1")
+    assert ambra.ok("/webhook/get", "GET", sid=sid, uuid=added["uuid"])["name"] == "Pong"
+    listed = ambra.ok("/webhook/list", sid=sid, account_id=account)["webhooks"]
+    assert added["uuid"] in [w["uuid"] for w in listed] and all("_salt" not in w for w in listed)
+    assert (
+        ambra.error("/webhook/add", sid=sid, account_id=account, name="x", event="E", url="u", method="PATCH")["error_type"]
+        == "INVALID_METHOD"
+    )
+    ambra.ok("/webhook/delete", sid=sid, uuid=added["uuid"])
+    assert ambra.error("/webhook/get", sid=sid, uuid=added["uuid"])["error_type"] == "NOT_FOUND"
+
+
+def test_children_of_a_parent_and_new_namespaces(ambra: Ambra) -> None:
+    sid, account = ambra.login(), ambra.creds["account_id"]
+    group = ambra.ok("/group/add", sid=sid, account_id=account, name="Night shift")["uuid"]
+    assert ambra.ok("/group/get", sid=sid, uuid=group)["namespace_id"]
+    user = ambra.creds["user_uuid_user"]
+    ambra.ok("/group/user/add", sid=sid, uuid=group, user_id=user)
+    assert [u["user_id"] for u in ambra.ok("/group/user/list", sid=sid, uuid=group)["users"]] == [user]
+    ambra.ok("/group/user/delete", sid=sid, uuid=group, user_id=user)
+    assert ambra.ok("/group/user/list", sid=sid, uuid=group)["users"] == []
+    assert ambra.error("/group/user/delete", sid=sid, uuid=group, user_id=user)["error_type"] == "NOT_FOUND"
+    assert {"user_id": ambra.creds["user_uuid"]}.items() <= ambra.ok(
+        "/account/user/get", sid=sid, uuid=account, user_id=ambra.creds["user_uuid"]
+    ).items()
+
+
+def test_get_and_post_are_equivalent(ambra: Ambra) -> None:
+    sid = ambra.login()
+    params = {"sid": sid, "page.rows": "7", "page.number": "2", "sort_by": "patient_name-asc", "filter.modality.in": '["CT","MR"]'}
+    assert ambra.call("/study/list", "GET", **params) == ambra.call("/study/list", "POST", **params)
+    group = ambra.ok("/group/list", sid=sid, account_id=ambra.creds["account_id"])["groups"][0]["uuid"]
+    assert ambra.call("/group/get", "GET", sid=sid, uuid=group) == ambra.call("/group/get", "POST", sid=sid, uuid=group)
+    assert ambra.call("/group/get", "GET", sid=sid) == ambra.call("/group/get", "POST", sid=sid)
+
+
+# -- /bundle --------------------------------------------------------------------------------------
+def test_bundle_runs_calls_in_order_with_templates(ambra: Ambra) -> None:
+    creds = ambra.creds
+    reply = ambra.client.post(API + "/bundle", json=[
+        {"URL": "/session/login", "login": creds["login"], "password": creds["password"]},
+        {"URL": "/study/list", "sid": "{{sid}}", "page.rows": 2},
+        {"URL": "/study/get", "sid": "{{sid}}", "uuid": "{{studies.[1].uuid}}"},
+        {"URL": "/study/get", "sid": "{{sid}}", "uuid": "00000000-0000-4000-8000-000000000000"},
+        {"URL": "/no/such/command"},
+    ])  # fmt: skip
+    assert reply.status_code == 200
+    results = reply.get_json()
+    assert [r["HTTP_STATUS_CODE"] for r in results] == [200, 200, 200, 412, 404]
+    assert results[2]["uuid"] == results[1]["studies"][1]["uuid"]
+    assert results[3]["error_type"] == "NOT_FOUND"
+
+
+def test_bundle_inherit_sid_and_malformed_bundles(ambra: Ambra) -> None:
+    sid = ambra.login()
+    inherited = ambra.client.post(f"{API}/bundle?inherit_sid=1&sid={sid}", json=[{"URL": "/session/user"}, {"URL": "/study/count"}])
+    assert [r["HTTP_STATUS_CODE"] for r in inherited.get_json()] == [200, 200]
+    plain = ambra.client.post(f"{API}/bundle?sid={sid}", json=[{"URL": "/session/user"}])
+    assert plain.get_json()[0]["HTTP_STATUS_CODE"] == 401
+    for body in (b"{not json", b"{}", b"[]", b'[{"sid": "x"}]', b"[1, 2]"):
+        reply = ambra.client.post(API + "/bundle", data=body, content_type="application/json")
+        assert reply.status_code == 400 and reply.data == b"", body
+    assert ambra.client.post(API + "/bundle", data={"URL": "/session/uuid"}).status_code == 400
+
+
+def test_sid_in_the_query_string_of_a_post_or_in_the_session_header(ambra: Ambra) -> None:
+    sid = ambra.login()
+    assert ambra.client.post(f"{API}/study/count?sid={sid}").status_code == 200  # no body at all
+    assert ambra.client.post(f"{API}/study/count?sid={sid}", data={"filter.modality.equals": "CT"}).status_code == 200
+    assert ambra.client.get(f"{API}/session/ttl", headers={"X-AmbraHealth-SID": sid}).get_json()["ttl"] > 0
+    assert ambra.client.post(f"{API}/session/uuid").status_code == 200  # no credentials needed
+    reply = ambra.client.post(f"{API}/group/add?sid={sid}", data='{"name": "x"}', content_type="application/json")  # not a form
+    assert reply.status_code == 412 and reply.get_json()["error_type"] == "MISSING_FIELDS"
+
+
+def test_a_node_adds_studies_with_its_uuid_and_serial_number(ambra: Ambra) -> None:
+    sid = ambra.login()
+    node = ambra.ok("/node/list", sid=sid, account_id=ambra.creds["account_id"])["nodes"][0]
+    added = ambra.ok(
+        "/study/add", uuid=node["uuid"], serial_no=node["serial_no"], study_uid="2.25.777", modality="MR", patient_name="ROE^RICHARD"
+    )
+    study = ambra.ok("/study/get", sid=sid, uuid=added["uuid"])
+    assert (study["phi_namespace"], study["modality"]) == (ambra.creds["namespace_id"], "MR")
+    wrong = ambra.error("/study/add", uuid=node["uuid"], serial_no="WRONG", study_uid="2.25.778")
+    assert wrong["error_type"] == "INVALID_CREDENTIALS"
+    neither = ambra.error("/study/add", study_uid="2.25.779")  # neither a session nor node credentials
+    assert neither["error_type"] == "MISSING_FIELDS" and neither["error_subtype"] == ["sid"]
