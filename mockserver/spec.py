@@ -354,7 +354,7 @@ class Operation:
 
     @cached_property
     def reads_query(self) -> bool:
-        return any(param.location == "query" for param in self.parameters)
+        return bool(self.extensions.get("x-medimock-form-from-query")) or any(param.location == "query" for param in self.parameters)
 
     @cached_property
     def documented_statuses(self) -> frozenset[str]:

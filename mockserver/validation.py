@@ -172,6 +172,21 @@ def _validate_body(
 ) -> None:
     assert operation.body is not None
     has_body = bool(request.body) or bool(request.form) or bool(request.files)
+    if operation.extensions.get("x-medimock-form-from-query") and request.query and not request.files:
+        # Form fields may come in the query string of a POST too (Ambra reads both); the body wins.
+        media = operation.body.match("application/x-www-form-urlencoded")
+        if media is not None and (not has_body or operation.body.match(request.content_type or "") is media):
+            in_body = {key for key, _ in request.form or []}
+            fields = [(key, value) for key, value in request.query if key not in in_body] + list(request.form or [])
+            result.media_type = media.media_type
+            instance = _form_fields(media, fields)
+            result.body = instance
+            if media.validator is not None:
+                for violation in media.validator.violations(instance):
+                    field = violation.field if violation.field != "(root)" else "(body)"
+                    errors.setdefault(field, []).append(violation.message)
+                    violations.append(replace(violation, field=field))
+            return
     if not has_body:
         if operation.body.required:
             # Say what the body must hold, not only that it is missing.
@@ -211,21 +226,26 @@ def _decode_body(media: MediaType, request: MockRequest) -> Any:
         except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser's stack
             raise Problem("malformed_body", 400, f"JSON parse error - {exc}") from exc
     if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        fields: dict[str, Any] = {}
-        types = media.property_types
-        for key, value in request.form or []:
-            prop_types = types.get(key, frozenset())
-            coerced = coerce(value, prop_types) if "array" not in prop_types else value
-            if "array" in prop_types:
-                fields.setdefault(key, []).append(value)
-            else:
-                fields[key] = coerced
+        fields = _form_fields(media, request.form or [])
         for key, upload in (request.files or {}).items():
             fields[key] = upload.filename or "(file)"
         return fields
     if kind.startswith("text/"):
         return request.body.decode("utf-8", errors="replace")
     return request.body
+
+
+def _form_fields(media: MediaType, pairs: Any) -> dict[str, Any]:
+    """Form fields typed as the schema's properties say (repeated fields of an array property collect)."""
+    fields: dict[str, Any] = {}
+    types = media.property_types
+    for key, value in pairs:
+        prop_types = types.get(key, frozenset())
+        if "array" in prop_types:
+            fields.setdefault(key, []).append(value)
+        else:
+            fields[key] = coerce(value, prop_types)
+    return fields
 
 
 def _summary(errors: dict[str, list[str]]) -> str:

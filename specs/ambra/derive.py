@@ -1220,10 +1220,13 @@ class SpecBuilder:
             **common,
             "security": security,
             "requestBody": {
+                "description": "The parameters, form-encoded. Ambra also reads them from the query string of a POST "
+                "(x-medimock-form-from-query); where both carry one, the body wins.",
                 "required": bool(model["required"] or model["groups"]),
                 "content": {"application/x-www-form-urlencoded": {"schema": self.body_schema(model)}},
             },
             "responses": responses,
+            "x-medimock-form-from-query": True,
             **extensions,
         }
         get_responses = {"405": ref("responses", "MethodNotAllowed")} if post_only else self.share(responses, f"{op_id}.responses")

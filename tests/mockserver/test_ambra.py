@@ -378,3 +378,18 @@ def test_a_node_adds_studies_with_its_uuid_and_serial_number(ambra: Ambra) -> No
     assert wrong["error_type"] == "INVALID_CREDENTIALS"
     neither = ambra.error("/study/add", study_uid="2.25.779")  # neither a session nor node credentials
     assert neither["error_type"] == "MISSING_FIELDS" and neither["error_subtype"] == ["sid"]
+
+
+def test_post_reads_parameters_from_the_query_string_too(ambra: Ambra) -> None:
+    """Clients that POST with parameters in the URL (or split between URL and body) work; the body wins."""
+    sid = ambra.login()
+    account = ambra.creds["account_id"]
+    reply = ambra.client.post(f"{API}/group/add?sid={sid}&name=from-query&account_id={account}")
+    assert reply.status_code == 200 and reply.get_json()["status"] == "OK", reply.get_json()
+    uuid = reply.get_json()["uuid"]
+    assert ambra.ok("/group/get", sid=sid, uuid=uuid)["name"] == "from-query"
+    reply = ambra.client.post(f"{API}/group/set?sid={sid}&uuid={uuid}&name=query-loses", data={"name": "body-wins"})
+    assert reply.status_code == 200, reply.get_json()
+    assert ambra.ok("/group/get", sid=sid, uuid=uuid)["name"] == "body-wins"
+    reply = ambra.client.post(f"{API}/group/add?sid={sid}&name=no-account")
+    assert reply.status_code == 412 and reply.get_json()["error_subtype"] == ["account_id"], reply.get_json()
