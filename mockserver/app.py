@@ -51,6 +51,7 @@ def create_app(config: MockConfig | None = None, mock: MockApp | None = None) ->
         try:
             return to_flask_response(mock.handle(mock_request))
         except DropConnection:
+            request.environ["medimock.connection_dropped"] = True  # for in-process callers (medimock.intercept), which have no socket
             drop_connection()
             return Response(b"", status=500)
 
@@ -142,8 +143,8 @@ def to_flask_response(response: MockResponse) -> Response:
     flask_response = Response(response.encoded(), status=response.status, headers=response.headers)
     if response.content_type:
         flask_response.headers["Content-Type"] = response.content_type
-    elif "Content-Type" in flask_response.headers and response.status == 204:
-        del flask_response.headers["Content-Type"]
+    elif "Content-Type" in flask_response.headers and (response.status == 204 or not flask_response.content_length):
+        del flask_response.headers["Content-Type"]  # no body, no media type (not Flask's default text/html)
     return flask_response
 
 

@@ -88,7 +88,9 @@ def validate_request(
     # An operation without query parameters ignores the query, as real servers do.
     reads_query = operation.reads_query
     if reads_query and len(request.query) > max_query_params:
-        raise _invalid(operation, f"Too many query parameters ({len(request.query)} > {max_query_params}).", {})
+        problem = _invalid(operation, f"Too many query parameters ({len(request.query)} > {max_query_params}).", {})
+        problem.extra["limit"] = "query_parameters"  # a dialect may say this its own way
+        raise problem
     query: dict[str, list[str]] = {}
     if reads_query:
         for key, value in request.query:
@@ -172,12 +174,19 @@ def _validate_body(
 ) -> None:
     assert operation.body is not None
     has_body = bool(request.body) or bool(request.form) or bool(request.files)
-    if operation.extensions.get("x-medimock-form-from-query") and request.query and not request.files:
-        # Form fields may come in the query string of a POST too (Ambra reads both); the body wins.
+    if operation.extensions.get("x-medimock-form-from-query"):
+        # Parameters come from the query string and the form body, the body winning (Ambra reads both, as a
+        # CGI does); a body of another media type carries no parameters and is ignored.
         media = operation.body.match("application/x-www-form-urlencoded")
-        if media is not None and (not has_body or operation.body.match(request.content_type or "") is media):
-            in_body = {key for key, _ in request.form or []}
-            fields = [(key, value) for key, value in request.query if key not in in_body] + list(request.form or [])
+        if media is not None:
+            content_type = (request.content_type or "").lower()
+            is_form = operation.body.match(content_type) is media or content_type.startswith("multipart/form-data")
+            form = (request.form or []) if is_form else []
+            in_body = {key for key, _ in form}
+            fields = [(key, value) for key, value in request.query if key not in in_body] + list(form)
+            if not fields and operation.body.required:
+                _body_missing(media, errors, violations)
+                return
             result.media_type = media.media_type
             instance = _form_fields(media, fields)
             result.body = instance
@@ -189,14 +198,7 @@ def _validate_body(
             return
     if not has_body:
         if operation.body.required:
-            # Say what the body must hold, not only that it is missing.
-            media = next(iter(operation.body.content.values()), None)
-            required = (media.schema.get("required") if media else None) or []
-            for name in required:
-                errors.setdefault(name, []).append("This field is required.")
-                violations.append(Violation(name, "required", "This field is required."))
-            if not required:
-                errors.setdefault("(body)", []).append("A request body is required.")
+            _body_missing(next(iter(operation.body.content.values()), None), errors, violations)
         return
     media = operation.body.match(request.content_type or "")
     if media is None:
@@ -214,6 +216,16 @@ def _validate_body(
             field = violation.field if violation.field != "(root)" else "(body)"
             errors.setdefault(field, []).append(violation.message)
             violations.append(replace(violation, field=field))
+
+
+def _body_missing(media: MediaType | None, errors: dict[str, list[str]], violations: list[Violation]) -> None:
+    """A required body is missing: say what it must hold, not only that it is missing."""
+    required = (media.schema.get("required") if media else None) or []
+    for name in required:
+        errors.setdefault(name, []).append("This field is required.")
+        violations.append(Violation(name, "required", "This field is required."))
+    if not required:
+        errors.setdefault("(body)", []).append("A request body is required.")
 
 
 def _decode_body(media: MediaType, request: MockRequest) -> Any:

@@ -1200,6 +1200,7 @@ class SpecBuilder:
             responses["401"] = ref("responses", "Unauthorized")
         for status, text in command.http_errors.items():
             responses[status] = {"description": text}
+        responses.setdefault("413", ref("responses", "TooLarge"))
         common: dict[str, Any] = {"tags": self.intern([command.group], f"tags-{command.group}"), "summary": command.description}
         if command.permission:
             common["description"] = f"{command.description}\n\nPermission: {command.permission}"

@@ -69,10 +69,18 @@ class Call:
     # -- who ------------------------------------------------------------------------------
     @property
     def principal(self) -> Principal | None:
-        """The caller; for commands whose sid is optional, credentials are read here (a bad sid is still a 401)."""
+        """The caller; for commands whose sid is optional, credentials are read here (a bad sid is still a 401).
+
+        A command that takes no sid at all (it documents no 401) treats bad credentials as none: it is anonymous.
+        """
         if not self._resolved:
             self._resolved = True
-            self._principal = sessions.optional_principal(self.ctx.request, self.ctx.app)
+            try:
+                self._principal = sessions.optional_principal(self.ctx.request, self.ctx.app)
+            except Problem as problem:
+                if problem.kind != "unauthenticated" or self.plan.documents_401:
+                    raise
+                self._principal = None
         return self._principal
 
     def require_session(self) -> Principal:

@@ -53,6 +53,10 @@ class AmbraDialect:
             return MockResponse(
                 problem.status, error_body(extra["error_type"], extra.get("error_subtype"), extra.get("error_data")), headers
             )
+        if kind == "invalid_request" and problem.extra.get("limit") == "query_parameters":
+            return MockResponse(413, error_body("TOO_MANY_PARAMETERS", problem.message), headers)
+        if kind == "payload_too_large":
+            return MockResponse(413, error_body("PAYLOAD_TOO_LARGE", problem.message), headers)
         if kind == "invalid_request":
             return MockResponse(412, self._invalid(plan, problem), headers)
         if kind == "unauthenticated":
