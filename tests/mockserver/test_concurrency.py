@@ -37,7 +37,7 @@ def server(tmp_path_factory) -> Iterator[str]:
     port = free_port()
     db = tmp_path_factory.mktemp("concurrency") / "shared.sqlite3"
     command = [sys.executable, "-m", "mockserver", "--workers", "4", "--port", str(port), "--db", str(db), "--strict"]
-    command += ["--api", "clarius", "--api", "tscharts", "--api", "radiology"]
+    command += ["--api", "clarius", "--api", "tscharts", "--api", "radiology", "--api", "ambra"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -66,6 +66,8 @@ def test_500_concurrent_creates_lose_and_duplicate_nothing(server, creds):
     patient, clinic, station = creds["tscharts"]["patients"][0], creds["tscharts"]["clinics"][0], creds["tscharts"]["stations"][0]
     study_uid = "1.2.826.0.1.3680043.10.543." + str(int(time.time()))
     image = base64.b64encode(b"\xff\xd8\xff" + bytes(range(256)) * 4).decode()
+    ambra = (creds["ambra"]["login"], creds["ambra"]["password"])
+    ambra_account = creds["ambra"]["account_id"]
     seen_keys: list[int] = []
     stop = threading.Event()
     problems: list[str] = []
@@ -89,12 +91,16 @@ def test_500_concurrent_creates_lose_and_duplicate_nothing(server, creds):
 
     def create(index: int) -> tuple[str, int, str]:
         with requests.Session() as http:
-            if index % 5 in (0, 1):
+            if index % 10 == 9:
+                form = {"name": f"concurrent-{index}", "account_id": ambra_account}
+                response = http.post(server + "/api/v3/group/add", data=form, auth=ambra, timeout=60)
+                return "ambra", response.status_code, response.json().get("uuid", "")
+            if index % 10 in (0, 1, 2, 3):
                 response = http.post(
                     server + CLARIUS + "/services/api-keys/", json={"name": f"concurrent-{index}"}, headers=clarius, timeout=60
                 )
                 return "clarius", response.status_code, response.json().get("prefix", "")
-            if index % 5 in (2, 3):
+            if index % 10 in (4, 5, 6):
                 body = {"type": "Xray", "patient": patient, "clinic": clinic, "station": station, "data": image}
                 response = http.post(server + "/tscharts/v1/image/", json=body, headers=tscharts, timeout=60)
                 return "tscharts", response.status_code, str(response.json().get("id", ""))
@@ -141,6 +147,16 @@ def test_500_concurrent_creates_lose_and_duplicate_nothing(server, creds):
     assert orders.status_code == 200, orders.text
     listed = str(orders.json())
     assert all(order_id in listed for order_id in by_api["radiology"]), "every radiology order is listed"
+    groups = requests.post(
+        server + "/api/v3/group/list",
+        data={"account_id": ambra_account, "filter.name.like": "concurrent-*", "page.rows": 5000},
+        auth=ambra,
+        timeout=30,
+    ).json()
+    assert groups["status"] == "OK", groups
+    listed_groups = {group["uuid"]: group["name"] for group in groups["groups"]}
+    assert set(by_api["ambra"]) == set(listed_groups), "every Ambra group is listed, and nothing else"
+    assert len(set(listed_groups.values())) == 50, "fifty distinct Ambra groups"
 
 
 def test_reset_during_load_leaves_a_consistent_store(server, creds):
