@@ -1,8 +1,12 @@
-"""``medimock serve`` (and ``python -m mockserver``): run the mock server.
+"""``medimock serve`` (and ``python -m mockserver``): run the mock server; ``medimock proxy``: the validating proxy.
 
 One process serves with Werkzeug's threaded server; ``--workers N`` (N > 1) runs
 gunicorn with N worker processes sharing one SQLite file. With ``--port 0`` the
 server picks a free port and prints the URL it listens on.
+
+``medimock proxy --api NAME --upstream URL`` forwards to a real service and checks every
+request and response against the spec (``mockserver/proxy.py``); it runs in one process.
+``medimock serve --replay FILE`` answers from a recording the proxy made (``mockserver/replay.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_arguments(serve)
     defects = sub.add_parser("defects", help="list the deliberate defects (JSON) that --defect switches on")
     defects.add_argument("--api", action="append", choices=ALL_APIS, help="only this API's defects")
+    proxy = sub.add_parser(
+        "proxy",
+        help="forward to a real service, validating every request and response against the spec",
+        description="Serve one API at its medimock mount, forward every request to --upstream, and record where the "
+        "traffic and the spec disagree: in the journal (GET /__mock__/requests), the report (GET /__mock__/proxy/report, "
+        "--report) and, with --record, a recording that `medimock serve --replay` serves back. Credentials are redacted "
+        "everywhere.",
+    )
+    add_proxy_arguments(proxy)
     add_serve_arguments(parser)  # `medimock --port 9000` works too
     return parser
 
@@ -66,6 +79,52 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-control", action="store_true", help="do not serve the /__mock__ control API")
     parser.add_argument("--control-token", default=env("MEDIMOCK_CONTROL_TOKEN"), help="require 'Authorization: Bearer TOKEN' on /__mock__")
     parser.add_argument("--log-level", default=env("MEDIMOCK_LOG_LEVEL", "WARNING"))
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="answer requests that match an exchange of this recording (from `medimock proxy --record`) with the recorded response",
+    )
+    parser.add_argument(
+        "--replay-strict",
+        action="store_true",
+        help="with --replay: a request the recording does not hold is a 404 (default: the mock answers)",
+    )
+    parser.add_argument(
+        "--replay-ignore-body", action="store_true", help="with --replay: match on method, path and query only, not on the request body"
+    )
+
+
+def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api", required=True, choices=ALL_APIS, help="the API to proxy (its spec and mount)")
+    parser.add_argument(
+        "--upstream",
+        required=True,
+        metavar="URL",
+        help="the API's base URL on the real service (what medimock serves at the API's mount), e.g. https://host/api/v3 for ambra",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8090, help="port (default 8090; 0 picks a free one)")
+    parser.add_argument("--record", metavar="FILE", help="append every exchange (redacted) to this JSON-lines recording")
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write the report here on shutdown and on GET /__mock__/proxy/report (.html: HTML, .json: JSON, else Markdown)",
+    )
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds the upstream gets to answer (default 60); then 504")
+    parser.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to connect to the upstream (default 10); then 504")
+    parser.add_argument(
+        "--max-body",
+        type=int,
+        default=32 * 1024 * 1024,
+        help="bodies are buffered and validated up to this size (default 32 MiB): a larger request is a 413, a larger response is streamed unvalidated",
+    )
+    parser.add_argument("--ca-bundle", metavar="FILE", help="CA certificates for an https upstream (default: certifi's)")
+    parser.add_argument(
+        "--control-token", default=os.environ.get("MEDIMOCK_CONTROL_TOKEN"), help="require 'Authorization: Bearer TOKEN' on /__mock__"
+    )
+    parser.add_argument("--no-control", action="store_true", help="do not serve the /__mock__ control API")
+    parser.add_argument("--workers", type=int, default=1, help="only 1: the proxy keeps its report and recording in one process")
+    parser.add_argument("--log-level", default=os.environ.get("MEDIMOCK_LOG_LEVEL", "WARNING"))
 
 
 def config_from_args(args: argparse.Namespace) -> MockConfig:
@@ -83,6 +142,9 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         max_body_bytes=args.max_body,
         control=not args.no_control,
         control_token=args.control_token,
+        replay=args.replay,
+        replay_strict=args.replay_strict,
+        replay_match_body=not args.replay_ignore_body,
     )
 
 
@@ -91,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "defects":
         return list_defects(args.api or list(ALL_APIS))
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "proxy":
+        return run_proxy(args)
     config = config_from_args(args)
     if config.host not in ("127.0.0.1", "localhost", "::1") and config.control and not config.control_token:
         print(
@@ -98,9 +162,15 @@ def main(argv: list[str] | None = None) -> int:
             "pass --control-token or --no-control when other hosts can reach it",
             file=sys.stderr,
         )
-    if args.workers > 1:
-        return serve_gunicorn(config, args.workers)
-    return serve_werkzeug(config)
+    from .replay import ReplayError
+
+    try:
+        if args.workers > 1:
+            return serve_gunicorn(config, args.workers)
+        return serve_werkzeug(config)
+    except ReplayError as exc:
+        print(f"medimock: cannot replay: {exc}", file=sys.stderr)
+        return 2
 
 
 def list_defects(apis: list[str]) -> int:
@@ -125,6 +195,7 @@ def serve_werkzeug(config: MockConfig) -> int:
     from .pipeline import MockApp
 
     mock = MockApp(config)
+    _announce_replay(mock)
     app = create_app(mock=mock)
     server = make_server(config.host, config.port, app, threaded=True, request_handler=RedactingRequestHandler)
     server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadedWSGIServer's ThreadingMixIn
@@ -140,6 +211,85 @@ def serve_werkzeug(config: MockConfig) -> int:
     return 0
 
 
+def _announce_replay(mock: Any) -> None:
+    if mock.replay is None:
+        return
+    replay = mock.replay
+    misses = "a 404" if replay.strict else "answered by the mock"
+    print(
+        f"medimock: replaying {replay.exchanges} exchanges from {replay.path}; other requests are {misses}"
+        + ("" if replay.match_body else " (bodies not compared)"),
+        file=sys.stderr,
+    )
+    for skipped in replay.skipped:
+        print(f"medimock: replay: skipped {skipped}", file=sys.stderr)
+
+
+def run_proxy(args: argparse.Namespace) -> int:
+    """``medimock proxy``: one process, Werkzeug's threaded server, the report written on exit."""
+    from werkzeug.serving import make_server
+
+    from .proxy import ProxyConfig, ProxyConfigError, ValidatingProxy
+    from .proxy_app import ProxyWsgiApp
+
+    if args.workers != 1:
+        print(
+            "medimock proxy: --workers must be 1: the proxy keeps its report, its journal and the recording in one process "
+            "(one threaded process forwards hundreds of requests a second; run one proxy per client group for more)",
+            file=sys.stderr,
+        )
+        return 2
+    config = ProxyConfig(
+        api=args.api,
+        upstream=args.upstream,
+        host=args.host,
+        port=args.port,
+        record=args.record,
+        report=args.report,
+        connect_timeout=args.connect_timeout,
+        timeout=args.timeout,
+        max_body_bytes=args.max_body,
+        ca_bundle=args.ca_bundle,
+        control=not args.no_control,
+        control_token=args.control_token,
+    )
+    if config.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"medimock proxy: warning: listening on {config.host}: other hosts can send requests through it to {args.upstream}"
+            + ("" if config.control_token or not config.control else ", and read its journal (pass --control-token)"),
+            file=sys.stderr,
+        )
+    try:
+        proxy = ValidatingProxy(config)
+    except ProxyConfigError as exc:
+        print(f"medimock proxy: {exc}", file=sys.stderr)
+        return 2
+    try:
+        server = make_server(config.host, config.port, ProxyWsgiApp(proxy), threaded=True, request_handler=ProxyRequestHandler)
+    except (OSError, SystemExit) as exc:  # Werkzeug exits (after saying why) when the port is taken
+        proxy.close()
+        reason = exc.strerror if isinstance(exc, OSError) else "see above"
+        print(f"medimock proxy: cannot listen on {config.host}:{config.port} ({reason})", file=sys.stderr)
+        return 2
+    server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadedWSGIServer's ThreadingMixIn
+    mount = proxy.mount or "/"
+    print(
+        f"medimock proxy listening on http://{_display_host(config.host)}:{server.port} ({config.api} at {mount} -> {proxy.upstream_base})",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        written = proxy.close()
+        if written:
+            print(f"medimock proxy: report written to {written}", file=sys.stderr)
+    return 0
+
+
 class RedactingRequestHandler(WSGIRequestHandler):
     """Werkzeug's access log, without credentials that clients put in query strings (Ambra's sid...)."""
 
@@ -151,6 +301,18 @@ class RedactingRequestHandler(WSGIRequestHandler):
             super().log_request(code, size)
         finally:
             self.path = original
+
+
+class ProxyRequestHandler(RedactingRequestHandler):
+    """The proxy's: the status line only, so the upstream's ``Server`` and ``Date`` go through once, not beside ours.
+
+    (``BaseHTTPRequestHandler.send_response`` always adds both; the proxy's WSGI shell adds a
+    ``Date`` when the upstream sent none.)
+    """
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
 
 
 def serve_gunicorn(config: MockConfig, workers: int) -> int:
@@ -168,8 +330,10 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
     if config.db is None:  # every worker must open the same file
         owned_dir = tempfile.TemporaryDirectory(prefix="medimock-")
         config = config.with_overrides(db=str(Path(owned_dir.name) / "medimock.sqlite3"))
-    # Create and seed the database once, before the workers start.
-    MockApp(config).close()
+    # Create and seed the database once, before the workers start (and read the recording once, to fail early).
+    seeding = MockApp(config)
+    _announce_replay(seeding)
+    seeding.close()
     os.environ.update(config.to_env())
 
     class Gunicorn(BaseApplication):

@@ -31,6 +31,9 @@ class MockConfig:
     control_token: str | None = None  # when set, /__mock__ requires "Authorization: Bearer <token>"
     public_url: str | None = None  # base URL used in links when there is no request (webhooks)
     token_ttl: int = 3600  # lifetime of issued OAuth tokens, seconds
+    replay: str | None = None  # a recording (JSON lines, from `medimock proxy --record`) to answer from first
+    replay_strict: bool = False  # a request the recording does not hold is a 404 instead of going to the mock
+    replay_match_body: bool = True  # a recorded exchange matches only a request with the same body
 
     def with_overrides(self, **overrides: Any) -> MockConfig:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})

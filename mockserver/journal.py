@@ -65,6 +65,7 @@ class Journal:
         self.flush_interval = flush_interval
         self._buffer: list[tuple[Any, ...]] = []
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # one flush at a time: when flush() returns, no earlier entry is still in flight
         self._wake = threading.Event()
         self._pid = 0
         self._closed = False
@@ -91,17 +92,18 @@ class Journal:
                 self._thread.start()
 
     def flush(self) -> None:
-        with self._lock:
-            rows, self._buffer = self._buffer, []
-        if not rows:
-            return
-        with self.store.write() as conn:
-            conn.executemany(
-                "INSERT INTO journal (at, api, operation_id, method, path, query, status, duration_ms, fault, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            conn.execute("DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?", (self.size,))
+        with self._flush_lock:
+            with self._lock:
+                rows, self._buffer = self._buffer, []
+            if not rows:
+                return
+            with self.store.write() as conn:
+                conn.executemany(
+                    "INSERT INTO journal (at, api, operation_id, method, path, query, status, duration_ms, fault, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                conn.execute("DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?", (self.size,))
 
     def _flusher(self) -> None:
         while not self._closed:

@@ -24,6 +24,7 @@ from .config import MockConfig
 from .faults import DropConnection, FaultDecision, Faults
 from .http import MockRequest, MockResponse, Problem, redact_query
 from .journal import Journal, JournalEntry
+from .replay import Replayer
 from .router import Match, Router, RouteResult
 from .spec import ApiSpec, Operation
 from .store import Store
@@ -86,6 +87,11 @@ class MockApp:
         # Longest mount first, so /radiology wins over the host root.
         self._by_mount = sorted(self.apis, key=lambda a: len(a.definition.mount), reverse=True)
         self._raw_routes = [(route, api) for api in self.apis for route in api.definition.raw_routes]
+        self.replay = (
+            Replayer(self.config.replay, strict=self.config.replay_strict, match_body=self.config.replay_match_body)
+            if self.config.replay
+            else None
+        )
         self.store.initialise(self.config.seed, self.config.profile)
         for api in self.apis:
             if api.definition.on_start is not None:
@@ -144,10 +150,15 @@ class MockApp:
         api, routed = self.route(request.path, request.method)
         operation: Operation | None = None
         fault: FaultDecision | None = None
+        detail: dict[str, Any] | None = None
         status = 500
         try:
-            raw = self._raw_route(request)
-            if raw is not None:
+            replayed = self.replay.answer(request) if self.replay is not None else None
+            raw = self._raw_route(request) if replayed is None else None
+            if replayed is not None:  # a recorded answer (``--replay``), before authentication and the handler
+                response, detail = replayed
+                operation = routed.operation
+            elif raw is not None:
                 route, api = raw
                 response = self._handle_raw(api, route.handler, request)
             elif api is None:
@@ -169,6 +180,7 @@ class MockApp:
                 status=status,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 fault=fault.describe() if fault else None,
+                detail=detail,
             )
             try:
                 self.journal.record(entry)
@@ -320,16 +332,40 @@ class MockApp:
         return out
 
 
-def response_violations(operation: Operation, response: MockResponse) -> list[str]:
-    """How a response breaks its operation's contract (strict mode and tests)."""
+@dataclass(frozen=True)
+class ResponseViolation:
+    """One way a response breaks its operation's contract.
+
+    ``kind`` is ``undocumented_status``, ``undocumented_content_type``, ``unexpected_body`` or
+    ``response_schema``; for the last, ``field`` says where and ``rule`` names the JSON Schema keyword.
+    """
+
+    kind: str
+    message: str
+    field: str = ""
+    rule: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.kind == "response_schema" else self.message
+
+
+def check_response(operation: Operation, response: MockResponse) -> list[ResponseViolation]:
+    """How a response breaks its operation's contract, one structured violation each (strict mode, the proxy)."""
     spec = operation.response_for(response.status)
     if spec is None:
+        documented = ", ".join(sorted(operation.responses))
         return [
-            f"status {response.status} is not documented for {operation.operation_id} (documented: {', '.join(sorted(operation.responses))})"
+            ResponseViolation(
+                "undocumented_status", f"status {response.status} is not documented for {operation.operation_id} (documented: {documented})"
+            )
         ]
     if not spec.content:
         if response.body not in (None, b"") and not response.raw:
-            return [f"status {response.status} of {operation.operation_id} documents no body, but one was sent"]
+            return [
+                ResponseViolation(
+                    "unexpected_body", f"status {response.status} of {operation.operation_id} documents no body, but one was sent"
+                )
+            ]
         return []
     content_type = (response.content_type or "").split(";")[0].strip().lower()
     media = spec.content.get(content_type)
@@ -337,7 +373,18 @@ def response_violations(operation: Operation, response: MockResponse) -> list[st
         wildcard = [m for m in spec.content.values() if m.media_type.endswith("/*") and content_type.startswith(m.media_type[:-1])]
         if wildcard or "*/*" in spec.content:
             return []
-        return [f"content type {content_type!r} is not documented for status {response.status} (documented: {', '.join(spec.content)})"]
+        return [
+            ResponseViolation(
+                "undocumented_content_type",
+                f"content type {content_type!r} is not documented for status {response.status} (documented: {', '.join(spec.content)})",
+            )
+        ]
     if response.raw or media.validator is None:
         return []
-    return media.validator.errors(response.body)
+    found = [ResponseViolation("response_schema", v.message, v.field, v.kind) for v in media.validator.violations(response.body)]
+    return sorted(found, key=str)
+
+
+def response_violations(operation: Operation, response: MockResponse) -> list[str]:
+    """How a response breaks its operation's contract (strict mode and tests), as sentences."""
+    return [str(violation) for violation in check_response(operation, response)]
