@@ -3,6 +3,11 @@
 The suites speak HTTP to base URLs only, so they run the same against the embedded
 mock (the default: started here on a free loopback port) and against any other
 implementation (``make contract API=clarius TARGET=https://...``, see medimock.target).
+
+Every run writes a conformance report beside its JUnit XML (``medimock.conformance``):
+it sees the requests made through the ``http`` session below and every schemathesis
+``Case.call``/``validate_response``, so a suite is reported as long as it sends its
+requests through ``http`` (or ``case.call``) and takes ``target`` for its base URL.
 """
 
 from __future__ import annotations
@@ -12,15 +17,20 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from medimock.conformance import attach, note_target
 from medimock.target import MOUNTS, Target, TargetError, discover
+
+pytest_plugins = ["medimock.conformance.plugin"]
 
 
 @pytest.fixture(scope="session")
-def target() -> Iterator[Target]:
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     try:
         found, embedded = discover(list(MOUNTS))
     except TargetError as exc:
+        note_target(request.config, error=str(exc))
         pytest.exit(f"medimock contracts: {exc}", returncode=2)
+    note_target(request.config, found)
     try:
         yield found
     finally:
@@ -29,6 +39,8 @@ def target() -> Iterator[Target]:
 
 
 @pytest.fixture(scope="session")
-def http() -> Iterator[requests.Session]:
+def http(request: pytest.FixtureRequest) -> Iterator[requests.Session]:
+    """The one session every suite sends its requests through (the conformance report listens to it)."""
     with requests.Session() as session:
+        attach(request.config, session)
         yield session

@@ -44,10 +44,12 @@ def defects(apis: list[str] | None) -> list[dict[str, str]]:
 
 
 def run_one(defect: dict[str, str], examples: int) -> Outcome:
+    """One suite run; ``defect["name"]`` empty runs the clean mock (the baseline, which must pass)."""
     env = dict(os.environ)
     env.update(
-        MEDIMOCK_EMBEDDED_ARGS=f"--api {defect['api']} --defect {defect['name']}",
+        MEDIMOCK_EMBEDDED_ARGS=f"--api {defect['api']}" + (f" --defect {defect['name']}" if defect["name"] else ""),
         MEDIMOCK_EMBEDDED_STRICT="0",
+        MEDIMOCK_CONFORMANCE_REPORT="off",  # the run's own report stays untouched
         MEDIMOCK_CONTRACT_EXAMPLES=str(examples),
     )
     for variable in ("MEDIMOCK_TARGET", f"MEDIMOCK_{defect['api'].upper()}_URL"):
@@ -65,14 +67,19 @@ def run_one(defect: dict[str, str], examples: int) -> Outcome:
     return Outcome(defect["api"], defect["name"], defect["description"], caught, by, why[:160], seconds)
 
 
-def render(outcomes: list[Outcome], examples: int) -> str:
+def render(outcomes: list[Outcome], examples: int, baselines: list[Outcome] | None = None) -> str:
     caught = sum(o.caught for o in outcomes)
+    clean = ", ".join(
+        f"{b.api} {'passes' if not b.caught and not b.why else '**FAILS**: ' + (b.caught_by or b.why)} ({b.seconds:.0f} s)"
+        for b in baselines or []
+    )
     lines = [
         "# Mutation test of the contract suites",
         "",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- command: `make mutation` (`python -m medimock.mutation --examples {examples}`)",
         f"- result: **{caught} of {len(outcomes)} defects caught**",
+        f"- baseline (each suite against the clean mock, strict mode off; a defect only counts as caught when it passes): {clean or 'not run'}",
         "",
         "Each row is one run of the API's contract suite against the mock with that one defect",
         "switched on and strict mode off.",
@@ -94,12 +101,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "contracts" / "MUTATION.md"))
     args = parser.parse_args(argv)
     chosen = [d for d in defects(args.api) if not args.defect or d["name"] in args.defect]
+    baselines = []
+    for api in sorted({d["api"] for d in chosen}):
+        baseline = run_one({"api": api, "name": "", "description": ""}, args.examples)
+        baselines.append(baseline)
+        print(
+            f"{'baseline' if not baseline.caught and not baseline.why else 'BASELINE FAILS'} {api:42} {baseline.seconds:5.0f} s  {baseline.caught_by}"
+        )
+        if baseline.caught or baseline.why:
+            print(f"{api}: the suite fails against the clean mock, so its defects cannot be judged", file=sys.stderr)
+            return 2
     outcomes = []
     for defect in chosen:
         outcome = run_one(defect, args.examples)
         outcomes.append(outcome)
         print(f"{'caught ' if outcome.caught else 'ESCAPED'} {outcome.name:50} {outcome.seconds:5.0f} s  {outcome.caught_by}", flush=True)
-    report = render(outcomes, args.examples)
+    report = render(outcomes, args.examples, baselines)
     Path(args.out).write_text(report)
     print(report)
     return 0 if all(o.caught for o in outcomes) else 1

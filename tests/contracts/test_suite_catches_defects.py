@@ -32,6 +32,7 @@ def run_suite(defect: str, select: str) -> subprocess.CompletedProcess[str]:
     env.update(
         MEDIMOCK_EMBEDDED_ARGS=f"--api clarius --defect {defect}",
         MEDIMOCK_EMBEDDED_STRICT="0",
+        MEDIMOCK_CONFORMANCE_REPORT="off",  # the run's own report stays untouched
         MEDIMOCK_CONTRACT_EXAMPLES="10",
     )
     env.pop("MEDIMOCK_TARGET", None)

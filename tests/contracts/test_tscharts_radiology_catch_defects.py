@@ -55,6 +55,7 @@ def run_suite(defect: str, select: str) -> subprocess.CompletedProcess[str]:
     env.update(
         MEDIMOCK_EMBEDDED_ARGS=f"--api {api_of(defect)} --defect {defect}",
         MEDIMOCK_EMBEDDED_STRICT="0",
+        MEDIMOCK_CONFORMANCE_REPORT="off",  # the run's own report stays untouched
         MEDIMOCK_CONTRACT_EXAMPLES="10",
     )
     for name in ("MEDIMOCK_TARGET", "MEDIMOCK_CONTROL_URL", "MEDIMOCK_TSCHARTS_URL", "MEDIMOCK_RADIOLOGY_URL"):

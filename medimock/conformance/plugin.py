@@ -1,0 +1,392 @@
+"""pytest plugin: record every contract run and write the conformance report beside its JUnit XML.
+
+Loaded by ``contracts/conftest.py`` (``pytest_plugins``), so every suite under ``contracts/``
+is reported without touching its tests. It observes:
+
+- the shared ``requests.Session`` of the suites (the ``http`` fixture calls ``attach``): a
+  response hook maps each request to a spec operation (``mockserver.router``, imported
+  lazily) and attributes it to the running test;
+- schemathesis, through two *global* hooks: ``after_call`` (every ``Case.call``) and
+  ``after_validate`` (every ``Case.validate_response``, with one result per check that
+  applied, and the failing case as a curl command);
+- pytest's own reports: each test's outcome, and the per-operation subtest reports of
+  schemathesis's lazy schemas (a property test that fails outside any check).
+
+Files: ``<dir>/conformance<suffix>.{html,md,json}`` where ``--junitxml=<dir>/junit<suffix>.xml``
+(``reports/junit-contract-clarius.xml`` -> ``reports/conformance-contract-clarius.html``), or
+``reports/conformance.*`` under the rootdir without ``--junitxml``. ``--conformance-report=PATH``
+(or ``MEDIMOCK_CONFORMANCE_REPORT``) sets the path without its extension; ``off`` disables
+recording entirely. Under pytest-xdist (``-n``) the plugin stands aside and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+import time
+from collections.abc import Generator
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import PLUGIN_NAME
+from .curl import redact_command
+from .model import FAILED, PASSED, Failure, Recorder
+from .render import render_html, render_json, render_markdown, summary_lines
+from .specs import api_of_spec_location, known_apis
+
+OFF = frozenset({"0", "off", "no", "false", "none"})
+_SUBTEST_LABEL = re.compile(r"\[([A-Z]+) (/[^\]]*)\]$")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("medimock", "medimock contract suites")
+    group.addoption(
+        "--conformance-report",
+        dest="conformance_report",
+        default=None,
+        metavar="PATH|off",
+        help="where to write the conformance report (PATH.html, PATH.md, PATH.json; default: beside --junitxml, "
+        "else reports/conformance); 'off' disables it. Environment: MEDIMOCK_CONFORMANCE_REPORT.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    setting = config.getoption("conformance_report", default=None) or os.environ.get("MEDIMOCK_CONFORMANCE_REPORT") or None
+    if setting is not None and setting.strip().lower() in OFF:
+        return
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller reports (that it cannot)
+        return
+    if config.pluginmanager.get_plugin(PLUGIN_NAME) is None:
+        config.pluginmanager.register(ConformancePlugin(config, setting), PLUGIN_NAME)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if isinstance(plugin, ConformancePlugin):
+        plugin.close()
+        config.pluginmanager.unregister(plugin, PLUGIN_NAME)
+
+
+# -- the plugin --------------------------------------------------------------------------------
+
+
+def report_stem(config: pytest.Config, setting: str | None) -> Path:
+    """The report's path without extension: from the setting, beside --junitxml, or reports/conformance."""
+    base = config.invocation_params.dir
+    if setting:
+        path = Path(setting)
+        path = path if path.is_absolute() else base / path
+        if setting.endswith(("/", os.sep)) or path.is_dir():
+            return path / "conformance"
+        return path.with_suffix("") if path.suffix in (".html", ".md", ".json") else path
+    xml = getattr(config.option, "xmlpath", None)
+    if xml:
+        xml_path = Path(os.path.expanduser(str(xml)))
+        xml_path = xml_path if xml_path.is_absolute() else base / xml_path
+        stem = xml_path.stem
+        name = "conformance" + stem[len("junit") :] if stem.startswith("junit") else f"{stem}-conformance"
+        return xml_path.parent / name
+    return config.rootpath / "reports" / "conformance"
+
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+
+
+def _item_api(item: pytest.Item) -> str | None:
+    """``contracts/<api>/...`` -> ``<api>`` (None for anything else, such as the mock's own tests)."""
+    return _api_of_path(str(getattr(item, "path", "") or ""))
+
+
+@lru_cache(maxsize=256)
+def _api_of_path(path: str) -> str | None:
+    try:
+        api = Path(path).resolve().relative_to(CONTRACTS).parts[0]
+    except (ValueError, IndexError):
+        return None
+    return api if api in known_apis() else None
+
+
+def _exit_status(exitstatus: int) -> str:
+    try:
+        name = pytest.ExitCode(int(exitstatus)).name.lower().replace("_", " ")
+    except ValueError:
+        return str(int(exitstatus))
+    return f"{int(exitstatus)} ({name})"
+
+
+def _message(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and getattr(crash, "message", None):
+        return str(crash.message)
+    if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:  # a skip: (file, line, reason)
+        return str(report.longrepr[2])
+    text = str(report.longreprtext or "")
+    return "\n".join(text.strip().splitlines()[-15:])
+
+
+def applies(check: str, case: Any, response: Any) -> bool:
+    """Whether a check that passed had anything to check.
+
+    schemathesis counts a check as passed whenever it raised nothing, and three of the suites'
+    checks pass vacuously on most responses: ``negative_data_rejection`` (only negative cases
+    are its business), ``unsupported_method`` (only requests with a method the operation does
+    not have) and ``ignored_auth`` (only 2xx answers of operations that declare security). Their
+    passes are counted only where they apply, so "passed" in the report means "checked".
+    """
+    try:
+        if check == "negative_data_rejection":
+            return bool(case.meta is not None and case.meta.generation.mode.is_negative)
+        if check == "unsupported_method":
+            return str(case.method).upper() != case.operation.method.upper()
+        if check == "ignored_auth":
+            raw = case.operation.definition.raw
+            security = raw.get("security", (getattr(case.operation.schema, "raw_schema", None) or {}).get("security"))
+            return bool(security) and 200 <= int(response.status_code) < 300
+    except (AttributeError, TypeError, ValueError):
+        return True
+    return True
+
+
+class ConformancePlugin:
+    def __init__(self, config: pytest.Config, setting: str | None) -> None:
+        self.config = config
+        self.setting = setting
+        self.recorder = Recorder()
+        self.started = time.monotonic()
+        self.scope: set[str] = set()
+        self.target: Any = None
+        self.target_error: str | None = None
+        self.paths: list[Path] = []
+        self.write_error: str | None = None
+        self._summary: list[str] = []
+        self._item: pytest.Item | None = None
+        self._reports: list[pytest.TestReport] = []
+        self._apis_by_location: dict[str, str | None] = {}
+        self._xdist = bool(getattr(config.option, "numprocesses", None)) or bool(getattr(config.option, "dist", "no") not in ("no", None))
+        # Bound methods, kept so that unregistering removes these very objects.
+        self._after_call = self.after_call
+        self._after_validate = self.after_validate
+        self._dispatcher: Any = None
+        try:
+            from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
+        except ImportError:  # pragma: no cover - schemathesis is a test dependency
+            return
+        self._dispatcher = GLOBAL_HOOK_DISPATCHER
+        GLOBAL_HOOK_DISPATCHER.register_hook_with_name(self._after_call, "after_call")
+        GLOBAL_HOOK_DISPATCHER.register_hook_with_name(self._after_validate, "after_validate")
+
+    def close(self) -> None:
+        if self._dispatcher is not None:
+            self._dispatcher.unregister(self._after_call)
+            self._dispatcher.unregister(self._after_validate)
+            self._dispatcher = None
+
+    # -- the target ----------------------------------------------------------------------------
+    def note_target(self, target: Any, error: str | None) -> None:
+        self.target_error = error
+        if target is not None:
+            self.target = target
+            self.recorder.set_bases({name: api.base_url for name, api in target.apis.items()})
+
+    # -- requests.Session response hook ------------------------------------------------------------
+    def on_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            # sys.exc_info() is set while a finally:/except: block runs: clean-up after a failure.
+            self.recorder.exchange(response.request, int(response.status_code), unwinding=sys.exc_info()[0] is not None)
+        except Exception:  # noqa: BLE001 - recording must never fail a test; the report counts what it dropped
+            self.recorder.dropped += 1
+
+    # -- schemathesis hooks ----------------------------------------------------------------------
+    def _case_api(self, case: Any, response: Any) -> str | None:
+        schema = case.operation.schema
+        location = str(getattr(schema, "location", "") or "")
+        if location not in self._apis_by_location:
+            self._apis_by_location[location] = api_of_spec_location(location)
+        api = self._apis_by_location[location]
+        if api is None:
+            request = getattr(response, "request", None)
+            info = self.recorder.locate(str(request.method), str(request.url)) if request is not None else None
+            api = info.api if info is not None else (_item_api(self._item) if self._item is not None else None)
+        return api
+
+    def after_call(self, context: Any, case: Any, response: Any) -> None:
+        try:
+            api = self._case_api(case, response)
+            # A coverage-phase case may use a method the operation does not have (for unsupported_method):
+            # that request is not a call of the operation, so it counts for neither statuses nor parameters.
+            if api is not None and str(case.method).upper() == case.operation.method.upper():
+                method, path = case.operation.method.upper(), case.operation.path
+                self.recorder.property_exchange(api, method, path, response.request, int(response.status_code))
+        except Exception:  # noqa: BLE001 - see on_response
+            self.recorder.dropped += 1
+
+    def after_validate(self, context: Any, case: Any, response: Any, results: Any) -> None:
+        try:
+            api = self._case_api(case, response)
+            if api is None:
+                return
+            method, path = case.operation.method.upper(), case.operation.path
+            test = self._item.nodeid if self._item is not None else ""
+            for result in results:
+                failure = None
+                if result.failure is None and not applies(str(result.name), case, response):
+                    continue
+                if result.failure is not None:
+                    request = response.request
+                    curl = case.as_curl_command(headers=dict(request.headers), verify=getattr(response, "verify", True))
+                    failure = Failure(
+                        title=str(result.failure.title),
+                        message=str(result.failure.message or ""),
+                        curl=redact_command(curl),
+                        test=test,
+                        status=int(response.status_code),
+                    )
+                self.recorder.check_result(api, method, path, str(result.name), failure)
+        except Exception:  # noqa: BLE001 - see on_response
+            self.recorder.dropped += 1
+
+    # -- pytest hooks ---------------------------------------------------------------------------
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            api = _item_api(item)
+            if api is not None:
+                self.scope.add(api)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+        api = _item_api(item)
+        is_property = bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
+        self._item, self._reports = item, []
+        self.recorder.begin_test(item.nodeid, api, is_property)
+        try:
+            yield
+        finally:
+            outcome, message = self._outcome()
+            self.recorder.end_test(outcome, message)
+            self._item, self._reports = None, []
+
+    def _outcome(self) -> tuple[str, str]:
+        for report in self._reports:
+            if report.when in ("setup", "call") and report.failed:
+                return FAILED, _message(report)
+        for report in self._reports:
+            if report.skipped:
+                return "skipped", _message(report)
+        return PASSED, ""
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
+        # A test that failed on a request without an answer: blame that request, not the previous one.
+        error = call.excinfo.value if call.excinfo is not None else None
+        request = getattr(error, "request", None)
+        if request is not None and getattr(error, "response", None) is None and type(error).__module__.startswith("requests"):
+            try:
+                self.recorder.failed_request(request)
+            except Exception:  # noqa: BLE001 - see on_response
+                self.recorder.dropped += 1
+        yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        self.recorder.set_phase("setup")
+        yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        self.recorder.set_phase("call")
+        yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+        self.recorder.set_phase("teardown")
+        yield
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if getattr(report, "_schemathesis_subtest", False) or type(report).__name__ == "SubtestReport":
+            if report.failed and self._item is not None:
+                label = _SUBTEST_LABEL.search(report.nodeid)
+                api = _item_api(self._item)
+                if label and api:
+                    self.recorder.property_error(api, label.group(1), label.group(2), _message(report))
+            return
+        self._reports.append(report)
+
+    # -- the report ------------------------------------------------------------------------------
+    def _meta(self, exitstatus: int) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "duration": f"{time.monotonic() - self.started:.1f} s",
+            "targets": dict(self.recorder.bases),
+            "command": "pytest " + " ".join(str(arg) for arg in self.config.invocation_params.args),
+            "examples": os.environ.get("MEDIMOCK_CONTRACT_EXAMPLES", "25") + " per operation (MEDIMOCK_CONTRACT_EXAMPLES)",
+            "exit status": _exit_status(exitstatus),
+        }
+        target = self.target
+        if target is not None:
+            if getattr(target, "embedded", False):
+                args = os.environ.get("MEDIMOCK_EMBEDDED_ARGS", "").strip()
+                strict = os.environ.get("MEDIMOCK_EMBEDDED_STRICT", "1") != "0"
+                meta["embedded"] = (
+                    "medimock's mock, started by the run" + (f" with {args}" if args else "") + ("" if strict else ", strict mode off")
+                )
+            if getattr(target, "control_url", None):
+                meta["control"] = f"{target.control_url}/__mock__"
+        versions = [f"python {platform.python_version()}", f"pytest {pytest.__version__}"]
+        schemathesis = sys.modules.get("schemathesis")
+        if schemathesis is not None:
+            versions.append(f"schemathesis {getattr(schemathesis, '__version__', '?')}")
+        meta["versions"] = ", ".join(versions)
+        if self.target_error:
+            meta["target_error"] = self.target_error
+        if self.recorder.dropped:
+            meta["notes"] = f"{self.recorder.dropped} exchanges could not be recorded"
+        return meta
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self._xdist or self.config.getoption("collectonly", default=False):
+            return
+        scope = self.scope | self.recorder.active_apis
+        if not scope:
+            return
+        try:
+            meta = self._meta(exitstatus)
+            meta["targets"] = {api: url for api, url in meta["targets"].items() if api in scope}
+            report = self.recorder.report(sorted(scope), meta)
+            stem = report_stem(self.config, self.setting)
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            outputs = {".html": render_html(report), ".md": render_markdown(report), ".json": render_json(report)}
+            self.paths = []
+            for suffix, text in outputs.items():
+                path = stem.with_name(stem.name + suffix)
+                path.write_text(text, encoding="utf-8")
+                self.paths.append(path)
+            self._summary = summary_lines(report, [self._shown(self.paths[0]) + " (also .md, .json)"])
+        except Exception as exc:  # noqa: BLE001 - a report problem must not hide the run's own result
+            self.write_error = f"{type(exc).__name__}: {exc}"
+
+    def _shown(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.config.invocation_params.dir))
+        except ValueError:
+            return str(path)
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if self._xdist:
+            terminalreporter.write_sep("=", "medimock conformance")
+            terminalreporter.write_line("no conformance report under pytest-xdist (-n): run the contract suites without it for one")
+            return
+        if self.write_error:
+            terminalreporter.write_sep("=", "medimock conformance", red=True)
+            terminalreporter.write_line(f"the conformance report could not be written: {self.write_error}")
+            return
+        if not self._summary:
+            return
+        terminalreporter.write_sep("=", "medimock conformance")
+        for line in self._summary:
+            terminalreporter.write_line(line)
