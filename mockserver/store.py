@@ -20,6 +20,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,12 @@ class StoreSchema:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can be referenced weakly: when its thread ends (the threaded server runs one
+    thread per connection of a client), nothing else holds it, so it is closed instead of keeping
+    its file descriptors open for the life of the process."""
+
+
 _META_DDL = "CREATE TABLE IF NOT EXISTS medimock_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
@@ -62,7 +69,7 @@ class Store:
         self.busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._schemas: list[StoreSchema] = []
-        self._all_connections: list[sqlite3.Connection] = []
+        self._all_connections: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     # -- connections --------------------------------------------------------------------
@@ -70,7 +77,9 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False, factory=_Connection
+        )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
@@ -79,7 +88,7 @@ class Store:
         self._local.conn = conn
         self._local.pid = os.getpid()
         with self._lock:
-            self._all_connections.append(conn)
+            self._all_connections.add(conn)
         return conn
 
     @contextmanager
@@ -137,9 +146,16 @@ class Store:
             conn.execute("INSERT OR REPLACE INTO medimock_meta VALUES ('generation', ?)", (str(time.time_ns()),))
             return True
 
-    def reset(self, seed: int, profile: str) -> None:
+    def reset(self, seed: int, profile: str, *, everything: bool = False) -> None:
+        """Back to the seeded data; ``everything`` also empties the tables kept across resets
+        (journal, fault rules, sessions), as in a store just created."""
         with self.write() as conn:
-            self._seed_all(conn, SeedContext(seed, profile), only_data=True)
+            if everything and conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+                # AUTOINCREMENT counters too: ids (and what is derived from them) as in a new store
+                conn.executemany(
+                    "DELETE FROM sqlite_sequence WHERE name = ?", [(table,) for schema in self._schemas for table in schema.tables]
+                )
+            self._seed_all(conn, SeedContext(seed, profile), only_data=not everything)
             conn.execute("INSERT OR REPLACE INTO medimock_meta VALUES ('generation', ?)", (str(time.time_ns()),))
 
     def _seed_all(self, conn: sqlite3.Connection, context: SeedContext, *, only_data: bool) -> None:
@@ -160,7 +176,7 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all_connections:
+            for conn in list(self._all_connections):
                 try:
                     conn.close()
                 except sqlite3.Error:  # pragma: no cover - closing a connection of a dead thread

@@ -8,9 +8,10 @@ to a callback that writes it to the shared store, so any worker can list it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,10 +72,27 @@ class WebhookSender:
         self.timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="medimock-webhook")
         self._session = requests.Session()
+        self._pending: set[Future[DeliveryResult]] = set()
+        self._pending_lock = threading.Lock()
 
     def submit(self, delivery: Delivery, on_done: Callable[[DeliveryResult], Any], fault: Any = None) -> Future[DeliveryResult]:
         """Send in the background. ``fault`` (a ``FaultDecision``) delays the call, or fails it without sending."""
-        return self._pool.submit(self._deliver, delivery, on_done, fault)
+        future = self._pool.submit(self._deliver, delivery, on_done, fault)
+        with self._pending_lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: Future[DeliveryResult]) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every delivery submitted so far (queued or under way) is finished and recorded.
+        False when some are still running after ``timeout`` seconds."""
+        with self._pending_lock:
+            pending = list(self._pending)
+        return not wait(pending, timeout).not_done
 
     def _deliver(self, delivery: Delivery, on_done: Callable[[DeliveryResult], Any], fault: Any = None) -> DeliveryResult:
         if fault is not None and fault.latency_ms:

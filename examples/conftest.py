@@ -1,0 +1,8 @@
+"""The examples import their client module by name (``from clarius_client import ...``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
