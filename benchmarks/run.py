@@ -8,8 +8,11 @@
    under the same gunicorn settings: the same bytes, no pipeline.
 4. Load from ``wrk`` (when installed; it takes the least CPU from the server on a small
    machine) or from the built-in gevent client, alternating ceiling and mock per round,
-   so both see the same machine noise; the best round of each is reported.
-5. Resident memory of each mock worker after the load.
+   so both see the same machine noise; the best round of each is reported, with the CPU
+   time the server's processes spent per request (the least of the rounds): on a busy
+   machine throughput moves with the neighbours, CPU per request much less.
+5. Resident memory of each mock worker after the load; the number of Ambra studies the
+   large profile seeded (the study/list target is over at least 10,000).
 
 Only loopback addresses are ever targeted.
 """
@@ -54,6 +57,21 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     errors: int = 0
+    cpu_ms: float = float("nan")  # CPU time of the server's processes per request
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a server: the process and its children (gunicorn's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def free_port() -> int:
@@ -123,8 +141,10 @@ def start_ceiling(port: int, workers: int, recording: str) -> subprocess.Popen[b
     return process
 
 
-def scenarios(base: str) -> list[Scenario]:
-    creds = requests.get(base + "/__mock__/credentials", timeout=10).json()
+def scenarios(base: str, facts: dict[str, Any] | None = None) -> list[Scenario]:
+    """The scenarios the mock at ``base`` serves; ``facts`` collects what the report states about the data."""
+    facts = {} if facts is None else facts
+    creds = requests.get(base + "/__mock__/credentials", timeout=60).json()
     found: list[Scenario] = []
     if "clarius" in creds:
         auth = {"Authorization": creds["clarius"]["authorization"]}
@@ -139,9 +159,16 @@ def scenarios(base: str) -> list[Scenario]:
             base + "/api/v3/session/login", data={"login": ambra["login"], "password": ambra["password"]}, timeout=30
         ).json()
         sid = login["sid"]
+        facts["ambra_studies"] = count = int(requests.get(f"{base}/api/v3/study/count?sid={sid}", timeout=60).json()["count"])
         listing = f"/api/v3/study/list?sid={sid}&page.rows=100&filter.modality.equals=CT&sort_by=study_date-desc"
         studies = requests.get(base + listing, timeout=60).json().get("studies") or []
-        found.append(Scenario("ambra_study_list", "Ambra study/list, page.rows=100, a filter and a sort, large profile", [listing]))
+        found.append(
+            Scenario(
+                "ambra_study_list",
+                f"Ambra study/list, page.rows=100, filter.modality.equals=CT, sort_by=study_date-desc, over {count:,} studies",
+                [listing],
+            )
+        )
         if studies:
             gets = [f"/api/v3/study/get?sid={sid}&uuid={study['uuid']}" for study in studies[:50]]
             found.append(Scenario("ambra_study_get", "Ambra study/get, 50 studies in turn", gets))
@@ -278,11 +305,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cold start: {first:.2f} s on an empty spec cache, {warm:.2f} s with the cache (median of 3)", flush=True)
 
         mock_port, ceiling_port = free_port(), free_port()
+        started = time.perf_counter()
         mock = start_mock(mock_port, args.workers, f"{tmp}/bench.sqlite3")
+        facts: dict[str, Any] = {"large_start": time.perf_counter() - started}
+        print(f"large profile: the mock answered {facts['large_start']:.1f} s after it was spawned", flush=True)
         ceiling = None
         try:
             mock_base = f"http://127.0.0.1:{mock_port}"
-            found = scenarios(mock_base)
+            found = scenarios(mock_base, facts)
             recording = [entry for scenario in found for entry in record(mock_base, scenario)]
             recording_file = f"{tmp}/recording.json"
             Path(recording_file).write_text(json.dumps(recording))
@@ -291,15 +321,23 @@ def main(argv: list[str] | None = None) -> int:
             rows = []
             for scenario in found:
                 best: dict[str, Measurement] = {}
+                cpu: dict[str, float] = {}
                 for _ in range(args.rounds):
-                    for label, base in (("ceiling", ceiling_base), ("mock", mock_base)):
+                    for label, base, server in (("ceiling", ceiling_base, ceiling), ("mock", mock_base, mock)):
+                        before = server_cpu_seconds(server.pid)
                         measured = load(base, scenario, args.connections, args.duration)
+                        spent = server_cpu_seconds(server.pid) - before
+                        if measured.rps > 0:
+                            cpu[label] = min(cpu.get(label, float("inf")), spent / (measured.rps * args.duration) * 1000)
                         if label not in best or measured.rps > best[label].rps:
                             best[label] = measured
+                for label, measured in best.items():
+                    measured.cpu_ms = cpu.get(label, float("nan"))
                 ratio = best["mock"].rps / best["ceiling"].rps if best["ceiling"].rps else float("nan")
                 rows.append((scenario, best["ceiling"], best["mock"], ratio))
                 print(
-                    f"{scenario.name}: mock {best['mock'].rps:.0f} rps, ceiling {best['ceiling'].rps:.0f} rps, ratio {ratio:.2f}",
+                    f"{scenario.name}: mock {best['mock'].rps:.0f} rps, ceiling {best['ceiling'].rps:.0f} rps, ratio {ratio:.2f};"
+                    f" server CPU per request: mock {best['mock'].cpu_ms:.2f} ms, ceiling {best['ceiling'].cpu_ms:.2f} ms",
                     flush=True,
                 )
             rss = worker_rss_mb(mock.pid)
@@ -308,13 +346,16 @@ def main(argv: list[str] | None = None) -> int:
                 if process is not None:
                     process.terminate()
                     process.wait(20)
-    report = render(args, client, first, warm, rows, rss)
+    report = render(args, client, first, warm, rows, rss, facts)
     Path(args.out).write_text(report)
     print(report)
     return 0
 
 
-def render(args: argparse.Namespace, client: str, first: float, warm: float, rows: list[Any], rss: list[float]) -> str:
+def render(
+    args: argparse.Namespace, client: str, first: float, warm: float, rows: list[Any], rss: list[float], facts: dict[str, Any] | None = None
+) -> str:
+    facts = facts or {}
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmark results",
@@ -325,15 +366,16 @@ def render(args: argparse.Namespace, client: str, first: float, warm: float, row
         f"- load generator: {client}, {args.connections} keep-alive connections, {args.duration} s per measurement, best of {args.rounds} alternating rounds",
         f"- servers: gunicorn, {args.workers} gthread workers x 8 threads, for both the mock (`medimock serve --workers {args.workers} --profile large`) and the ceiling (`benchmarks/ceiling.py`: the same recorded bytes from a bare Flask route)",
         "",
-        "| scenario | ceiling rps | mock rps | ratio | target | mock p50 ms | mock p99 ms | ceiling p50 ms | ceiling p99 ms | non-2xx |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | ceiling rps | mock rps | ratio | target | mock p50 ms | mock p99 ms | ceiling p50 ms | ceiling p99 ms | non-2xx"
+        " | server CPU ms/request, ceiling / mock |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario, ceiling, mock, ratio in rows:
         target = TARGETS.get(scenario.name)
         verdict = "-" if target is None else f">= {target} {'met' if ratio >= target else 'NOT met'}"
         lines.append(
             f"| {scenario.description} | {ceiling.rps:.0f} | {mock.rps:.0f} | {ratio:.2f} | {verdict} | {mock.p50_ms:.1f} | {mock.p99_ms:.1f}"
-            f" | {ceiling.p50_ms:.1f} | {ceiling.p99_ms:.1f} | {mock.errors} |"
+            f" | {ceiling.p50_ms:.1f} | {ceiling.p99_ms:.1f} | {mock.errors} | {ceiling.cpu_ms:.2f} / {mock.cpu_ms:.2f} |"
         )
     if not any(scenario.name.startswith("ambra") for scenario, *_ in rows):
         lines += ["", "Ambra scenarios: not measured, the Ambra mock is not served by this build."]
@@ -344,6 +386,18 @@ def render(args: argparse.Namespace, client: str, first: float, warm: float, row
         " and fills the cache (`make install` does that step ahead)",
         f"- resident memory per mock worker after the load, large profile: {', '.join(f'{r:.0f} MB' for r in rss) or 'n/a'}"
         f" (target < 200 MB: {'met' if rss and max(rss) < 200 else 'NOT met'})",
+    ]
+    if "large_start" in facts:
+        lines.append(
+            f"- start-up with `--profile large --workers {args.workers}` (seeding every API once, then the workers), spawn to first answer:"
+            f" {facts['large_start']:.1f} s"
+        )
+    if "ambra_studies" in facts:
+        count = facts["ambra_studies"]
+        lines.append(
+            f"- Ambra studies in the large profile (study/count): {count:,} (at least 10,000: {'yes' if count >= 10_000 else 'NO'})"
+        )
+    lines += [
         "",
         "Ratios are measured side by side in one run on a shared 2-core machine where the load generator competes with",
         "the servers for CPU; absolute numbers move between runs, the ratios much less.",

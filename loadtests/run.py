@@ -1,6 +1,6 @@
 """Run a Locust scenario headless, judge it against thresholds, write its reports under reports/.
 
-    python -m loadtests.run --api clarius [--target URL] [--users 10] [--spawn-rate 5] [--duration 30s]
+    python -m loadtests.run --api clarius|ambra [--target URL] [--users 10] [--spawn-rate 5] [--duration 30s]
         [--max-p95-ms 500] [--max-failure-ratio 0] [--min-rps 50] [--thresholds loadtests/thresholds.yaml]
         [--workers N] [--remote-workers M --master-bind-host 0.0.0.0]
 
@@ -18,12 +18,18 @@ any failed request fails the run.
 ``--workers N`` runs a Locust master and N local worker processes; with
 ``--remote-workers M`` the master also waits for M workers started on other hosts
 (``locust -f loadtests/<api>.py --worker --master-host <this host>``).
+
+Scenarios: ``clarius`` (loadtests/clarius.py) and ``ambra`` (loadtests/ambra.py). Ambra
+keeps at most 10 sessions per user, so the Ambra users share sessions: the Locust processes
+started here get AMBRA_SESSIONS (sessions per process) so that together they open 8; give
+remote workers AMBRA_SESSIONS yourself (default 2 each).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import socket
 import subprocess
 import sys
@@ -35,7 +41,8 @@ import yaml
 
 from medimock.target import EmbeddedMock
 
-SCENARIOS = {"clarius": Path(__file__).with_name("clarius.py")}
+SCENARIOS = {"clarius": Path(__file__).with_name("clarius.py"), "ambra": Path(__file__).with_name("ambra.py")}
+AMBRA_SESSION_BUDGET = 8  # Ambra drops a user's oldest session beyond 10: the Locust processes share 8
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -87,14 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     ]
     workers: list[subprocess.Popen[bytes]] = []
     expected = args.workers + args.remote_workers
+    env = scenario_env(args.api, expected)
     port = args.master_bind_port or (5557 if args.remote_workers else free_port())
     if expected:
         command += ["--master", "--expect-workers", str(expected), "--master-bind-host", args.master_bind_host]
         command += ["--master-bind-port", str(port)]
     try:
-        master = subprocess.Popen(command)
+        master = subprocess.Popen(command, env=env)
         for _ in range(args.workers):
-            workers.append(subprocess.Popen([*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]))
+            workers.append(subprocess.Popen([*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)], env=env))
         code = master.wait()
     finally:
         for worker in workers:
@@ -111,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     Path(f"{prefix}.txt").write_text(summary)
     print(summary)
     return code
+
+
+def scenario_env(api: str, processes: int) -> dict[str, str]:
+    """The environment of the Locust processes: for Ambra, how many sessions each may open
+    (unless AMBRA_SESSIONS says), so that all of them together stay under the per-user cap."""
+    env = dict(os.environ)
+    if api == "ambra" and "AMBRA_SESSIONS" not in env:
+        env["AMBRA_SESSIONS"] = str(max(1, AMBRA_SESSION_BUDGET // max(1, processes)))
+    return env
 
 
 def free_port() -> int:

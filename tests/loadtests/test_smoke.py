@@ -17,15 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SHORT = ["--users", "3", "--spawn-rate", "3", "--duration", "4s"]
 
 
-def run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
-    command = [sys.executable, "-m", "loadtests.run", "--api", "clarius", "--reports", str(tmp_path), *args]
+def run(tmp_path: Path, *args: str, api: str = "clarius") -> tuple[subprocess.CompletedProcess[str], str]:
+    command = [sys.executable, "-m", "loadtests.run", "--api", api, "--reports", str(tmp_path), *args]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
-    summary_file = tmp_path / "load-clarius.txt"
+    summary_file = tmp_path / f"load-{api}.txt"
     return result, summary_file.read_text() if summary_file.exists() else ""
 
 
-def stats(tmp_path: Path) -> dict[str, dict[str, str]]:
-    with open(tmp_path / "load-clarius_stats.csv", newline="") as handle:
+def stats(tmp_path: Path, api: str = "clarius") -> dict[str, dict[str, str]]:
+    with open(tmp_path / f"load-{api}_stats.csv", newline="") as handle:
         return {row["Name"]: row for row in csv.DictReader(handle)}
 
 
@@ -42,6 +42,50 @@ def test_clarius_run_within_thresholds_passes(tmp_path):
     ):
         assert int(rows[name]["Request Count"]) > 0, f"the scenario exercised {name}"
         assert int(rows[name]["Failure Count"]) == 0
+
+
+AMBRA_REQUESTS = ("session/login", "study/list [filter+sort]", "study/list page walk", "study/get")
+
+
+def test_ambra_run_within_thresholds_passes(tmp_path):
+    result, summary = run(tmp_path, *SHORT, "--thresholds", str(ROOT / "loadtests" / "thresholds-ambra.yaml"), api="ambra")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "result: PASS" in summary and "BREACHED" not in summary
+    assert (tmp_path / "load-ambra.html").stat().st_size > 1000
+    rows = stats(tmp_path, "ambra")
+    for name in AMBRA_REQUESTS:
+        assert int(rows[name]["Request Count"]) > 0, f"the scenario exercised {name}"
+        assert int(rows[name]["Failure Count"]) == 0, name
+        assert f"POST {name}" in summary
+    assert int(rows["session/login"]["Request Count"]) <= 3, "each user logs in once at most"
+    rounds = int(rows["study/list [filter+sort]"]["Request Count"]) / 2  # two filtered lists a round
+    assert int(rows["study/list page walk"]["Request Count"]) > rounds, "walks go past the first page"
+
+
+def test_ambra_wrong_answers_fail_the_run(tmp_path):
+    """The scenario checks what it gets: a mock that ignores list filters fails the run."""
+    mock = EmbeddedMock(["--api", "ambra", "--defect", "ambra.filter_ignored"], strict=False)
+    url = mock.start()
+    try:
+        result, summary = run(tmp_path, *SHORT, "--target", url, api="ambra")
+    finally:
+        mock.stop()
+    assert result.returncode == 1 and "BREACHED all requests: failure ratio" in summary, summary
+    rows = stats(tmp_path, "ambra")
+    assert int(rows["study/list [filter+sort]"]["Failure Count"]) > 0
+    assert int(rows["study/list page walk"]["Failure Count"]) > 0
+    assert int(rows["study/get"]["Failure Count"]) == 0
+    with open(tmp_path / "load-ambra_failures.csv", newline="") as handle:
+        assert any("do not match filter." in row["Error"] for row in csv.DictReader(handle))
+
+
+def test_ambra_users_share_sessions_under_the_per_user_cap(tmp_path):
+    """Ambra drops a user's oldest session beyond 10: 12 users on 2 local workers open 8 and keep them all."""
+    result, summary = run(tmp_path, "--users", "12", "--spawn-rate", "12", "--duration", "4s", "--workers", "2", api="ambra")
+    assert result.returncode == 0, summary + result.stderr[-3000:]
+    rows = stats(tmp_path, "ambra")
+    assert int(rows["session/login"]["Request Count"]) == 8
+    assert int(rows["Aggregated"]["Failure Count"]) == 0
 
 
 @pytest.mark.parametrize(("option", "value", "breached"), [("--min-rps", "1000000", "requests/s >="), ("--max-p95-ms", "0.001", "p95")])
