@@ -121,6 +121,7 @@ class MockPool:
         mock.webhooks.drain(timeout=max(30.0, 3 * mock.config.webhook_timeout))  # none lands after the restore
         mock.journal.flush()
         snapshot.backup(mock.store.connection())
+        mock.store.invalidate_cache()  # the backup rewrote the file behind SQLite's change counters
 
     def _snapshot(self, mock: MockApp) -> None:
         import sqlite3

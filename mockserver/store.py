@@ -21,11 +21,11 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import orjson
 
@@ -56,6 +56,9 @@ class _Connection(sqlite3.Connection):
     its file descriptors open for the life of the process."""
 
 
+_CACHE_ENTRIES = 32  # per thread (Store.cached)
+T = TypeVar("T")
+
 _META_DDL = "CREATE TABLE IF NOT EXISTS medimock_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
@@ -71,6 +74,7 @@ class Store:
         self._schemas: list[StoreSchema] = []
         self._all_connections: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._cache_epoch = 0
 
     # -- connections --------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -90,6 +94,35 @@ class Store:
         with self._lock:
             self._all_connections.add(conn)
         return conn
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered per thread until the database changes.
+
+        SQLite's ``data_version`` changes when any other connection (any thread, any worker
+        process) commits, and ``total_changes`` when this one writes, so a cached value never
+        outlives the data it was read from. For pure reads of stored data only: not for
+        answers that depend on the clock, the caller or a fault. The caller must not mutate
+        the value. A few entries per thread, so memory stays bounded. Whoever changes the file
+        behind SQLite's back (a backup restored into it) calls ``invalidate_cache``.
+        """
+        conn = self.connection()
+        version = (self._cache_epoch, conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        local = self._local
+        cache: dict[Hashable, Any] | None = getattr(local, "cache", None)
+        if cache is None or local.cache_version != version:
+            cache = local.cache = {}
+            local.cache_version = version
+        if key in cache:
+            return cast(T, cache[key])
+        value = compute()
+        if len(cache) >= _CACHE_ENTRIES:
+            cache.clear()
+        cache[key] = value
+        return value
+
+    def invalidate_cache(self) -> None:
+        """Forget every thread's ``cached`` values (after writes SQLite cannot see, such as a backup restore)."""
+        self._cache_epoch += 1
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -329,15 +329,20 @@ class AmbraStore:
         The fast path of ``/study/list``: one indexed query reading one value per study,
         instead of every column, the tags, the namespace and a JSON parse per study.
         """
-        cursor = self.store.connection().cursor()
-        cursor.row_factory = None
-        docs = [
-            row[0]
-            for row in cursor.execute(
-                f"SELECT doc FROM ambra_studies WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
-            )
-        ]
-        return None if None in docs else docs
+
+        def page() -> list[bytes] | None:
+            cursor = self.store.connection().cursor()
+            cursor.row_factory = None
+            docs = [
+                row[0]
+                for row in cursor.execute(
+                    f"SELECT doc FROM ambra_studies WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
+                )
+            ]
+            return None if None in docs else docs
+
+        # Clients list the same pages again and again: keep a page until the store changes.
+        return self.store.cached(("ambra.study_docs", where, tuple(params), order, limit, offset), page)
 
     def insert_study(self, study: dict[str, Any]) -> None:
         with self.store.write() as conn:

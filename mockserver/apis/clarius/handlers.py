@@ -66,17 +66,31 @@ def poll_exams(ctx: Context) -> MockResponse:
     customer_id = None if ctx.defect("clarius.poll_ignores_customer_filter") else ctx.query.get("customer_id")
     if ctx.defect("clarius.poll_not_paginated"):
         limit, offset = 1_000_000, 0
-    count, rows = db(ctx).download_requests(customer_id, limit, offset)
-    return json_response(limit_offset_page(ctx.request, [payload(ctx, row) for row in rows], count, limit, offset))
+
+    def page() -> dict[str, Any]:
+        count, rows = db(ctx).download_requests(customer_id, limit, offset)
+        return limit_offset_page(ctx.request, [payload(ctx, row) for row in rows], count, limit, offset)
+
+    # Pollers ask for the same pages over and over: keep the page until the store changes.
+    return json_response(
+        ctx.store.cached(
+            ("clarius.poll", ctx.request.base_url, ctx.request.path, tuple(ctx.request.query), customer_id, limit, offset), page
+        )
+    )
 
 
 @API.handler("downloadExamData")
 def download_exam_data(ctx: Context) -> MockResponse:
     request_uuid = ctx.path["request_uuid"]
-    row = db(ctx).download_request(request_uuid)
-    if row is None:
+
+    def data() -> dict[str, Any] | None:
+        row = db(ctx).download_request(request_uuid)
+        return None if row is None else {"request_uuid": row["request_uuid"], **exam_data(ctx, row["exam_uuid"])}
+
+    found = ctx.store.cached(("clarius.download", ctx.request.base_url, request_uuid), data)
+    if found is None:
         raise not_found()
-    return json_response({"request_uuid": row["request_uuid"], **exam_data(ctx, row["exam_uuid"])})
+    return json_response(found)
 
 
 @API.handler("downloadExamDataByExam")

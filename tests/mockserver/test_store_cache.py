@@ -1,0 +1,80 @@
+"""Store.cached: a value read from the store lives until the store changes, whoever changes it."""
+
+from __future__ import annotations
+
+import threading
+
+from mockserver.store import Store, StoreSchema
+
+
+def make_store(path: str) -> Store:
+    store = Store(path)
+    store.register(StoreSchema("t", ["CREATE TABLE IF NOT EXISTS t (v INTEGER)"], ["t"]))
+    store.initialise(1, "default")
+    return store
+
+
+def test_a_cached_value_lives_until_any_connection_writes(tmp_path):
+    path = str(tmp_path / "cache.sqlite3")
+    store, other_worker = make_store(path), make_store(path)  # two Store objects: as two worker processes
+    calls: list[int] = []
+
+    def total() -> int:
+        calls.append(1)
+        return int(store.query_one("SELECT COALESCE(SUM(v), 0) FROM t")[0])
+
+    try:
+        assert store.cached("sum", total) == 0
+        assert store.cached("sum", total) == 0 and len(calls) == 1, "a second read is served from the cache"
+        with store.write() as conn:  # this connection writes
+            conn.execute("INSERT INTO t VALUES (2)")
+        assert store.cached("sum", total) == 2 and len(calls) == 2
+        with other_worker.write() as conn:  # another connection (another process) writes
+            conn.execute("INSERT INTO t VALUES (3)")
+        assert store.cached("sum", total) == 5 and len(calls) == 3
+
+        def write_from_a_thread() -> None:  # another thread of this process: its own connection
+            with store.write() as conn:
+                conn.execute("INSERT INTO t VALUES (4)")
+
+        thread = threading.Thread(target=write_from_a_thread)
+        thread.start()
+        thread.join()
+        assert store.cached("sum", total) == 9 and len(calls) == 4
+        assert store.cached("sum", total) == 9 and len(calls) == 4
+        assert store.cached("other key", lambda: "x") == "x", "keys are separate"
+    finally:
+        store.close()
+        other_worker.close()
+
+
+def test_the_cache_is_bounded(tmp_path):
+    store = make_store(str(tmp_path / "bounded.sqlite3"))
+    try:
+        for index in range(1000):
+            store.cached(("k", index), lambda index=index: index)
+        assert len(store._local.cache) <= 32
+    finally:
+        store.close()
+
+
+def test_invalidate_cache_covers_writes_sqlite_cannot_see(tmp_path):
+    store = make_store(str(tmp_path / "restore.sqlite3"))
+    snapshot = None
+    try:
+        snapshot_source = store.connection()
+        import sqlite3
+
+        snapshot = sqlite3.connect(":memory:")
+        snapshot_source.backup(snapshot)  # the empty table
+        with store.write() as conn:
+            conn.execute("INSERT INTO t VALUES (7)")
+        count = lambda: int(store.query_one("SELECT COUNT(*) FROM t")[0])  # noqa: E731
+        assert store.cached("n", count) == 1
+        snapshot.backup(store.connection())  # restored through this very connection: its counters do not move
+        store.invalidate_cache()
+        assert store.cached("n", count) == 0
+    finally:
+        if snapshot is not None:
+            snapshot.close()
+        store.close()
