@@ -23,6 +23,18 @@ def max_examples() -> int:
     return int(os.environ.get("MEDIMOCK_CONTRACT_EXAMPLES", "25"))
 
 
+def ambra_examples() -> int:
+    """Examples per Ambra operation: Ambra has 925 operations (37 times Clarius's 25), so a smaller budget.
+
+    ``MEDIMOCK_AMBRA_EXAMPLES`` when set; otherwise the common budget (``MEDIMOCK_CONTRACT_EXAMPLES``,
+    default 25, 200 with ``make contract FULL=1``) scaled by 3/25: 3 by default, 24 with FULL=1, at least 1.
+    """
+    explicit = os.environ.get("MEDIMOCK_AMBRA_EXAMPLES")
+    if explicit:
+        return max(1, int(explicit))
+    return max(1, max_examples() * 3 // 25)
+
+
 def require(target: Target, api: str, *names: str) -> dict[str, str]:
     """The named credentials of an API, or a clear failure: a contract run never passes without them."""
     creds = target.api(api).credentials
@@ -49,6 +61,31 @@ class SpecSchemas:
             {"$ref": f"{self._uri}#/components/schemas/{name}"}, registry=self._registry, format_checker=FormatChecker()
         )
         return sorted(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(instance))
+
+    def reply_errors(self, path: str, method: str, status: int, instance: Any) -> list[str]:
+        """Violations of ``instance`` against the JSON schema of the documented ``status`` reply of an operation."""
+        pointer = f"/paths/{path.replace('~', '~0').replace('/', '~1')}/{method.lower()}/responses/{status}"
+        node = self._node(pointer)
+        if node is None:
+            return [f"{method.upper()} {path} documents no {status} reply"]
+        if "$ref" in node:
+            pointer = node["$ref"].lstrip("#")
+            node = self._node(pointer) or {}
+        if "application/json" not in (node.get("content") or {}):
+            return [f"{method.upper()} {path} documents no JSON body for its {status} reply"]
+        validator = Draft202012Validator(
+            {"$ref": f"{self._uri}#{pointer}/content/application~1json/schema"}, registry=self._registry, format_checker=FormatChecker()
+        )
+        return sorted(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(instance))
+
+    def _node(self, pointer: str) -> Any:
+        node: Any = self.document
+        for part in pointer.strip("/").split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
 
     def assert_valid(self, name: str, instance: Any, what: str = "") -> None:
         problems = self.errors(name, instance)

@@ -13,6 +13,7 @@ Environment (all optional):
                               that need it (webhooks, simulated uploads); derived from the target
                               when it serves /__mock__/credentials
     CLARIUS_API_KEY           "<prefix>.<secret>" for the Clarius API
+    AMBRA_LOGIN, AMBRA_PASSWORD ...  Ambra credentials (CREDENTIAL_ENV below lists every variable)
     MEDIMOCK_EMBEDDED_ARGS    extra arguments for the embedded mock (e.g. "--defect clarius.auth_ignored")
     MEDIMOCK_EMBEDDED_STRICT  "0" runs the embedded mock without strict response validation (so that a
                               deliberately broken variant is caught by the suite, not by the mock itself)
@@ -59,7 +60,18 @@ CREDENTIAL_ENV = {
         "single_scope_client_id": "RADIOLOGY_SINGLE_SCOPE_CLIENT_ID",
         "single_scope_client_secret": "RADIOLOGY_SINGLE_SCOPE_CLIENT_SECRET",
     },
-    "ambra": {"login": "AMBRA_LOGIN", "password": "AMBRA_PASSWORD"},
+    "ambra": {
+        "login": "AMBRA_LOGIN",  # an administrator of the account the suite works in
+        "password": "AMBRA_PASSWORD",
+        "user_login": "AMBRA_USER_LOGIN",  # a member with the User role (the permission workflow)
+        "user_password": "AMBRA_USER_PASSWORD",
+        "phr_login": "AMBRA_PHR_LOGIN",  # a spare user the property tests may log in over and over
+        "phr_password": "AMBRA_PHR_PASSWORD",
+        "oauth_client_id": "AMBRA_OAUTH_CLIENT_ID",  # client credentials for /session/oauth/token
+        "oauth_client_secret": "AMBRA_OAUTH_CLIENT_SECRET",
+        "account_id": "AMBRA_ACCOUNT_ID",  # the administrator's account and its namespace (else from /session/user)
+        "namespace_id": "AMBRA_NAMESPACE_ID",
+    },
 }
 
 

@@ -228,6 +228,7 @@ class MockApp:
         except Problem as problem:
             if operation is not None:  # lets a dialect answer as the operation documents (e.g. its error types)
                 problem.extra.setdefault("operation_id", operation.operation_id)
+                problem.extra.setdefault("request", request)  # and as the request reads (e.g. which fields are empty)
             response = dialect.render(problem)
             for key, value in problem.headers.items():
                 response.headers.setdefault(key, value)

@@ -150,6 +150,54 @@ def test_missing_fields_lists_every_missing_field(ambra: Ambra, method: str) -> 
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
+def test_missing_fields_names_alternatives_and_empty_fields_too(ambra: Ambra, method: str) -> None:
+    """Found by the contract suite: when a required field was absent, MISSING_FIELDS left out the unsatisfied
+    alternative (a GET's query schema cannot express one) and the required fields sent empty."""
+    sid = ambra.login()
+    assert ambra.error("/qctask/add", method, sid=sid)["error_subtype"] == ["priority", "study_id", "account_id"]
+    assert ambra.error("/qctask/add", method, sid=sid, priority="1", study_id="")["error_subtype"] == ["study_id", "account_id"]
+    assert ambra.error("/qctask/add", method, sid=sid, priority="", study_id="x", account_id="y")["error_subtype"] == ["priority"]
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_an_integer_wider_than_64_bits_is_invalid(ambra: Ambra, method: str) -> None:
+    """Found by the contract suite: /webhook/set delay=65470715385595491928836892916275216384 could not be stored (a 500)."""
+    sid = ambra.login()
+    hook = ambra.ok("/webhook/list", sid=sid, account_id=ambra.creds["account_id"])["webhooks"][0]["uuid"]
+    for value in ("65470715385595491928836892916275216384", str(2**63), str(-(2**63) - 1)):
+        assert ambra.error("/webhook/set", method, sid=sid, uuid=hook, delay=value) == {
+            "status": "ERROR", "error_type": "INVALID_INTEGER", "error_subtype": "delay"}  # fmt: skip
+    ambra.ok("/webhook/set", method, sid=sid, uuid=hook, delay=str(2**63 - 1))
+    assert ambra.ok("/webhook/get", sid=sid, uuid=hook)["delay"] == 2**63 - 1
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_a_page_number_beyond_any_page_is_an_invalid_integer(ambra: Ambra, method: str) -> None:
+    """Found by the contract suite: page.number=11528917043518130618368 overflowed SQLite's OFFSET (a 500)."""
+    sid = ambra.login()
+    group = ambra.ok("/group/list", sid=sid, account_id=ambra.creds["account_id"])["groups"][0]["uuid"]
+    for path, params in (
+        ("/study/list", {}),
+        ("/group/user/list", {"uuid": group}),
+        ("/customfield/list", {"account_id": ambra.creds["account_id"]}),
+    ):
+        for number in ("11528917043518130618368", str(2**31)):
+            body = ambra.error(path, method, sid=sid, **params, **{"page.number": number})
+            assert (body["error_type"], body["error_subtype"]) == ("INVALID_INTEGER", "page.number"), (path, body)
+        assert ambra.ok(path, method, sid=sid, **params, **{"page.number": str(2**31 - 1)})["page"]["more"] == 0
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_an_empty_required_flag_is_missing_not_invalid(ambra: Ambra, method: str) -> None:
+    """Found by the contract suite: an empty required flag was INVALID_FLAG; "does not have data in it" is MISSING_FIELDS."""
+    sid = ambra.login()
+    params = {"sid": sid, "account_id": ambra.creds["account_id"], "saml_role": "r", "role_id": "x"}
+    assert ambra.error("/account/saml/role/set", method, **params, event_upload_fail="")["error_subtype"] == ["event_upload_fail"]
+    assert ambra.error("/account/saml/role/set", method, **params, event_upload_fail="2") == {
+        "status": "ERROR", "error_type": "INVALID_FLAG", "error_subtype": "event_upload_fail"}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
 def test_invalid_flag_integer_and_json_name_the_field(ambra: Ambra, method: str) -> None:
     sid = ambra.login()
     assert ambra.error("/study/list", method, sid=sid, extra="2") == {
@@ -344,6 +392,23 @@ def test_bundle_runs_calls_in_order_with_templates(ambra: Ambra) -> None:
     assert results[3]["error_type"] == "NOT_FOUND"
 
 
+def test_bundle_templates_without_strict_mode(tmp_path: Any) -> None:
+    """Found by the contract suite: outside strict mode /study/list hands over pre-rendered studies, which
+    {{studies.[1].uuid}} could not walk (the bundled /study/get then ran with the literal template)."""
+    app = create_app(MockConfig(apis=("ambra",), strict=False, db=str(tmp_path / "plain.sqlite3")))
+    try:
+        plain = Ambra(app)
+        reply = plain.client.post(API + "/bundle", json=[
+            {"URL": "/session/login", "login": plain.creds["user_login"], "password": plain.creds["user_password"]},
+            {"URL": "/study/list", "sid": "{{sid}}", "page.rows": 2},
+            {"URL": "/study/get", "sid": "{{sid}}", "uuid": "{{studies.[1].uuid}}"},
+        ]).get_json()  # fmt: skip
+        assert [r["HTTP_STATUS_CODE"] for r in reply] == [200, 200, 200]
+        assert reply[2]["uuid"] == reply[1]["studies"][1]["uuid"]
+    finally:
+        app.extensions["medimock"].close()
+
+
 def test_bundle_inherit_sid_and_malformed_bundles(ambra: Ambra) -> None:
     sid = ambra.login()
     inherited = ambra.client.post(f"{API}/bundle?inherit_sid=1&sid={sid}", json=[{"URL": "/session/user"}, {"URL": "/study/count"}])
@@ -354,6 +419,37 @@ def test_bundle_inherit_sid_and_malformed_bundles(ambra: Ambra) -> None:
         reply = ambra.client.post(API + "/bundle", data=body, content_type="application/json")
         assert reply.status_code == 400 and reply.data == b"", body
     assert ambra.client.post(API + "/bundle", data={"URL": "/session/uuid"}).status_code == 400
+
+
+def test_user_delete_removes_the_user_with_its_memberships_and_sessions(ambra: Ambra) -> None:
+    """Found by the contract suite: /user/delete left the user's account memberships listed (and its sessions alive)."""
+    admin, account = ambra.login(), ambra.creds["account_id"]
+    added = ambra.ok("/user/add", sid=admin, account_id=account, first="Gone", last="Soon", password="Gone-soon-1",
+                     email="gone.soon@example.org", mobile_phone="+15550000001")  # fmt: skip
+    group = ambra.ok("/group/list", sid=admin, account_id=account)["groups"][0]["uuid"]
+    ambra.ok("/group/user/add", sid=admin, uuid=group, user_id=added["uuid"])
+    sid = ambra.ok("/session/login", login="gone.soon@example.org", password="Gone-soon-1")["sid"]
+    members = [u["user_id"] for u in ambra.ok("/account/user/list", sid=admin, uuid=account, **{"page.rows": 5000})["users"]]
+    assert added["uuid"] in members
+    ambra.ok("/user/delete", sid=sid)
+    assert ambra.call("/session/ttl", sid=sid)[0] == 401
+    assert ambra.error("/session/login", login="gone.soon@example.org", password="Gone-soon-1")["error_type"] == "INVALID_CREDENTIALS"
+    members = [u["user_id"] for u in ambra.ok("/account/user/list", sid=admin, uuid=account, **{"page.rows": 5000})["users"]]
+    assert added["uuid"] not in members
+    assert added["uuid"] not in [u["user_id"] for u in ambra.ok("/group/user/list", sid=admin, uuid=group)["users"]]
+    assert ambra.error("/account/user/get", sid=admin, uuid=account, user_id=added["uuid"])["error_type"] == "NOT_FOUND"
+    assert ambra.error("/user/get", sid=admin, uuid=added["uuid"])["error_type"] == "NOT_FOUND"
+
+
+def test_bundle_values_beyond_a_form_field(ambra: Ambra) -> None:
+    """Found by the contract suite: integers beyond 64 bits are passed on as JSON; lone surrogates make a malformed bundle (400)."""
+    huge = ambra.client.post(API + "/bundle", data=b'[{"URL": "/session/uuid", "x": [8390768530281755940803837952, 1e300]}]',
+                             content_type="application/json")  # fmt: skip
+    assert huge.status_code == 200 and huge.get_json()[0]["HTTP_STATUS_CODE"] == 200
+    for body in (b'[{"URL": "/session/uuid", "x": "\\udb76"}]', b'[{"URL": "/session/uuid", "\\udb76": "a"}]',
+                 b'[{"URL": "/session/uuid", "x": {"\\udb76": 1}}]'):  # fmt: skip
+        reply = ambra.client.post(API + "/bundle", data=body, content_type="application/json")
+        assert reply.status_code == 400 and reply.data == b"", body
 
 
 def test_sid_in_the_query_string_of_a_post_or_in_the_session_header(ambra: Ambra) -> None:
@@ -393,3 +489,21 @@ def test_post_reads_parameters_from_the_query_string_too(ambra: Ambra) -> None:
     assert ambra.ok("/group/get", sid=sid, uuid=uuid)["name"] == "body-wins"
     reply = ambra.client.post(f"{API}/group/add?sid={sid}&name=no-account")
     assert reply.status_code == 412 and reply.get_json()["error_subtype"] == ["account_id"], reply.get_json()
+
+
+def test_response_defects_break_what_they_say(tmp_path: Any) -> None:
+    names = frozenset({"ambra.study_get_drops_study_uid", "ambra.not_found_answers_200", "ambra.page_count_string"})
+    app = create_app(MockConfig(apis=("ambra",), strict=False, defects=names, db=str(tmp_path / "defects.sqlite3")))
+    try:
+        broken = Ambra(app)
+        sid = broken.login()
+        listed = broken.ok("/study/list", sid=sid, **{"page.rows": 2})
+        assert listed["page"]["count"] == "2" and len(listed["studies"]) == 2
+        study = broken.ok("/study/get", "GET", sid=sid, uuid=listed["studies"][0]["uuid"])
+        assert "study_uid" not in study and study["uuid"] == listed["studies"][0]["uuid"]
+        unknown = "00000000-0000-4000-8000-000000000000"
+        for path in ("/study/get", "/group/get", "/webhook/get"):
+            assert broken.call(path, sid=sid, uuid=unknown) == (200, {"status": "OK"}), path
+        assert broken.error("/study/delete", sid=sid, uuid=unknown)["error_type"] == "NOT_FOUND"  # other commands keep theirs
+    finally:
+        app.extensions["medimock"].close()

@@ -34,6 +34,7 @@ DIALECT = AmbraDialect()
 def on_start(app: Any) -> None:
     install(app.by_name["ambra"].spec)
     DIALECT.empty_missing_subtype = "ambra.missing_fields_subtype_empty" in app.config.defects
+    DIALECT.not_found_ok = frozenset(defects.NOT_FOUND_OK) if "ambra.not_found_answers_200" in app.config.defects else frozenset()
 
 
 def credentials(app: Any, base_url: str) -> dict[str, Any]:

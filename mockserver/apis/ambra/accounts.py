@@ -1,6 +1,7 @@
 """Users, account memberships and the units that own a namespace (groups, locations).
 
-``/user/add`` keeps only a salted hash of the password; ``/account/user/add`` takes a
+``/user/add`` keeps only a salted hash of the password; ``/user/delete`` takes the user's
+memberships, namespace and sessions with it; ``/account/user/add`` takes a
 ``user_id`` or an ``email``; a new group or location gets its own namespace, so studies
 can be shared into it.
 """
@@ -12,6 +13,7 @@ import secrets
 from medimock.fixtures import ambra as fixtures
 
 from ...http import MockResponse, json_response
+from .auth import Sessions
 from .call import Call, ambra_error
 from .engine import check_references, command, conform, do_add, ok
 from .shapes import new_uuid
@@ -43,6 +45,19 @@ def user_add(call: Call) -> MockResponse:
     call.db.insert("user", uuid, data, key=email, namespace_id=namespace)
     _member(call, str(call.get("account_id")), uuid, call.get("role_id"))
     return ok({"uuid": uuid, "namespace_id": namespace})
+
+
+@command("/user/delete")
+def user_delete(call: Call) -> MockResponse:
+    """Delete yourself from the system (the document): the user, their memberships (accounts, groups,
+    locations), their own namespace and every session of theirs."""
+    call.check()
+    user_id = str(call.user["uuid"])
+    for kept in call.db.objects("kind IN ('account_user', 'group_user', 'location_user', 'namespace') AND key = ?", [user_id]):
+        call.db.delete(str(kept["uuid"]))
+    call.db.delete(user_id)
+    Sessions(call.ctx.store).delete_user(user_id)
+    return ok()
 
 
 def _member(call: Call, account_id: str, user_id: str, role_id: object = None) -> str:

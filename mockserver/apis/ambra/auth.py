@@ -61,7 +61,10 @@ class Sessions:
         return {"sid": sid, "user_id": user_id, "kind": kind, "created": now, "expires": now + ttl, "ttl": ttl}
 
     def lookup(self, sid: str, kind: str, *, accept_expired: bool = False) -> dict[str, Any] | None:
-        row = self.store.query_one("SELECT * FROM ambra_sessions WHERE sid = ? AND kind = ?", (sid, kind))
+        row = self.store.cached(
+            ("ambra.session", sid, kind),
+            lambda: self.store.query_one("SELECT * FROM ambra_sessions WHERE sid = ? AND kind = ?", (sid, kind)),
+        )
         if row is None:
             return None
         found = dict(row)
@@ -79,6 +82,11 @@ class Sessions:
     def delete(self, sid: str) -> bool:
         with self.store.write() as conn:
             return conn.execute("DELETE FROM ambra_sessions WHERE sid = ?", (sid,)).rowcount == 1
+
+    def delete_user(self, user_id: str) -> int:
+        """Every sid and token of a user (a deleted user's sessions end with it)."""
+        with self.store.write() as conn:
+            return int(conn.execute("DELETE FROM ambra_sessions WHERE user_id = ?", (user_id,)).rowcount)
 
     def expire(self, sid: str) -> bool:
         with self.store.write() as conn:

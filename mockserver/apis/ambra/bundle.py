@@ -7,11 +7,13 @@ it); dot notation recurses into hashes and arrays: ``{{studies.[0].uuid}}``. Wit
 ``inherit_sid=1`` every call without a sid runs with the current sid (sent in the
 ``X-AmbraHealth-SID`` header): the bundle request's own ``sid`` (query string or header),
 or the sid an earlier call of the bundle logged in with. A body that is not a JSON array
-of hashes each with a ``URL`` is an HTTP 400 (no body).
+of hashes each with a ``URL`` (or that holds a lone surrogate, which no form can carry) is an
+HTTP 400 (no body).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -65,8 +67,36 @@ def form_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        return orjson.dumps(value).decode()
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # an integer beyond 64 bits, which JSON allows
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return str(value)
+
+
+def plain(body: dict[str, Any]) -> dict[str, Any]:
+    """A reply as JSON values, for {{TOKEN}} look-ups: handlers may hand over pre-rendered parts
+    (``orjson.Fragment``, as /study/list does outside strict mode), which a look-up cannot walk."""
+    try:
+        parsed = orjson.loads(orjson.dumps(body))
+    except (TypeError, orjson.JSONDecodeError):  # an integer beyond 64 bits: nothing pre-rendered in it
+        return body
+    return parsed if isinstance(parsed, dict) else body
+
+
+def well_formed(value: Any) -> bool:
+    """Every string of the bundle is valid Unicode: JSON can escape a lone surrogate, which no form field can carry."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(well_formed(k) and well_formed(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(well_formed(v) for v in value)
+    return True
 
 
 def substitute(value: Any, results: list[Any]) -> str:
@@ -87,6 +117,8 @@ def substitute(value: Any, results: list[Any]) -> str:
 def bundle(call: Call) -> MockResponse:
     items = call.ctx.body
     if not isinstance(items, list) or not items or len(items) > MAX_CALLS or not all(isinstance(i, dict) for i in items):
+        return MockResponse(400, b"", content_type="", raw=True)
+    if not well_formed(items):
         return MockResponse(400, b"", content_type="", raw=True)
     request = call.ctx.request
     inherit = call.values.get("inherit_sid") in (1, "1")
@@ -121,7 +153,7 @@ def bundle(call: Call) -> MockResponse:
         if response.raw and response.headers.get("Location"):
             reply["Location"] = response.headers["Location"]
         replies.append(reply)
-        results.append(body)
+        results.append(plain(body))
         if isinstance(body.get("sid"), str) and url == "/session/login":
             current = current or body["sid"]
     return json_response(replies)

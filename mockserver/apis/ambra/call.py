@@ -19,6 +19,7 @@ from .catalog import Catalog, Plan, catalog
 from .store import AmbraStore
 
 SPECIAL_FLAGS = ("sysadmin", "support")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def ambra_error(error_type: str, subtype: Any = None, data: Any = None, status: int = 412) -> Problem:
@@ -151,6 +152,8 @@ class Call:
             raise self.error("MISSING_FIELDS", subtype=[] if self.ctx.defect("ambra.missing_fields_subtype_empty") else missing)
         for name, kind in self.plan.kinds.items():
             value = self.values.get(name)
+            if kind == "integer" and isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+                raise self.error("INVALID_INTEGER", subtype=name)  # no stored integer is wider than 64 bits
             if value is None or value == "" or not isinstance(value, str):
                 continue
             if kind == "flag":
@@ -162,6 +165,8 @@ class Call:
                     self.values[name] = int(value, 10)
                 except ValueError as exc:
                     raise self.error("INVALID_INTEGER", subtype=name) from exc
+                if not INT64_MIN <= self.values[name] <= INT64_MAX:
+                    raise self.error("INVALID_INTEGER", subtype=name)
             elif kind == "json":
                 self.values[name] = self.parse_json(name, value)
         self.check_node_credentials()

@@ -24,6 +24,7 @@ import orjson
 CONDITIONS = ("equals", "equals_or_null", "not_equals", "not_equals_or_null", "like", "gt", "ge", "lt", "le", "in", "in_or_null")
 DEFAULT_ROWS = 100
 MAX_ROWS = 5000
+MAX_PAGE_NUMBER = 2**31 - 1
 _FIELD = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
@@ -163,7 +164,7 @@ def page(values: dict[str, Any], error: ErrorFactory) -> Page:
     number = _int(values.get("page.number"), 1, "page.number", error)
     if not 1 <= rows <= MAX_ROWS:
         raise error("INVALID_INTEGER", subtype="page.rows")
-    if number < 1:
+    if not 1 <= number <= MAX_PAGE_NUMBER:  # beyond it the OFFSET overflows SQLite's 64-bit integers
         raise error("INVALID_INTEGER", subtype="page.number")
     return Page(rows, number)
 
