@@ -163,6 +163,43 @@ def test_unknown_path_is_a_dialect_404(make_app):
     assert response.status_code == 404 and response.get_json() == {"detail": "Not found."}
 
 
+def test_api_paths_bypass_flask_and_its_routes_do_not(make_app, caplog):
+    """API paths go from WSGI to the pipeline (no Flask request context); /__mock__, /specs and /docs stay Flask's.
+    A bug in the pipeline is a logged 500 and the server keeps serving (in testing mode it propagates)."""
+    app = make_app()
+    client = app.test_client()
+    seen: list[bool] = []
+    mock = app.extensions["medimock"]
+    handle = mock.handle
+
+    def spy(request):
+        from flask import has_request_context
+
+        seen.append(has_request_context())
+        return handle(request)
+
+    mock.handle = spy
+    key = client.get("/__mock__/credentials").get_json()["clarius"]["authorization"]
+    assert client.get("/api/public/v0/exams/accessible/?limit=1", headers={"Authorization": key}).status_code == 200
+    assert client.head("/api/public/v0/exams/accessible/?limit=1", headers={"Authorization": key}).data == b""
+    assert seen == [False, False]
+    assert client.get("/specs/clarius.yaml").status_code == 200 and client.get("/docs").status_code == 200
+
+    def broken(request):
+        raise RuntimeError("a bug")
+
+    mock.handle = broken
+    app.testing = False
+    with caplog.at_level("ERROR", logger="medimock"):
+        assert client.get("/api/public/v0/exams/accessible/").status_code == 500
+    assert "a bug" in caplog.text
+    app.testing = True
+    with pytest.raises(RuntimeError, match="a bug"):
+        client.get("/api/public/v0/exams/accessible/")
+    mock.handle = handle
+    assert client.get("/api/public/v0/exams/accessible/?limit=1", headers={"Authorization": key}).status_code == 200
+
+
 def test_specs_without_a_mock_yet_are_served_and_listed(make_app):
     import yaml
 
