@@ -308,8 +308,8 @@ def reset_app(app: MockApp) -> None:
     """Everything back to the state of a mock just started: data reseeded, and the journal,
     fault rules and OAuth sessions (which ``POST /__mock__/reset`` keeps) emptied."""
     app.webhooks.drain(timeout=max(30.0, 3 * app.config.webhook_timeout))
-    app.journal.flush()
     app.store.reset(app.config.seed, app.config.profile, everything=True)
+    app.journal.clear()
 
 
 @dataclass

@@ -119,14 +119,13 @@ class MockPool:
             self._snapshot(mock)
             return
         mock.webhooks.drain(timeout=max(30.0, 3 * mock.config.webhook_timeout))  # none lands after the restore
-        mock.journal.flush()
         snapshot.backup(mock.store.connection())
         mock.store.invalidate_cache()  # the backup rewrote the file behind SQLite's change counters
+        mock.journal.clear()  # the journal has its own database file, which the snapshot does not hold
 
     def _snapshot(self, mock: MockApp) -> None:
         import sqlite3
 
-        mock.journal.flush()
         old = self._snapshots.pop(id(mock), None)
         if old is not None:
             old[1].close()

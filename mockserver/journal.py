@@ -49,6 +49,11 @@ class JournalEntry:
     detail: dict[str, Any] | None = None
 
 
+def path_beside(store_path: str) -> str:
+    """The journal's database file, beside the store's (``state.sqlite3`` -> ``state.sqlite3.requests``)."""
+    return f"{store_path}.requests"
+
+
 class Journal:
     """Entries are buffered per process and written in batches by a background thread.
 

@@ -70,9 +70,13 @@ class MockApp:
     def __init__(self, config: MockConfig | None = None, store: Store | None = None) -> None:
         self.config = config or MockConfig()
         self.store = store or Store(self.config.db)
-        self.store.register(journal_module.SCHEMA)
         self.store.register(faults_module.SCHEMA)
-        self.journal = Journal(self.store, self.config.journal_size)
+        # The journal has a database file of its own beside the store's: its writes (a batch every 50 ms
+        # under load) would otherwise count as changes to the data and empty every ``Store.cached`` page.
+        self.journal_store = Store(journal_module.path_beside(self.store.path))
+        self.journal_store.register(journal_module.SCHEMA)
+        self.journal_store.initialise(self.config.seed, "journal")
+        self.journal = Journal(self.journal_store, self.config.journal_size)
         self.faults = Faults(self.store, self.config.seed)
         self.webhooks = WebhookSender(self.config.webhook_timeout, self.config.webhook_workers)
         self.apis: list[MountedApi] = []
@@ -323,6 +327,7 @@ class MockApp:
     def close(self) -> None:
         self.journal.close()
         self.webhooks.shutdown()
+        self.journal_store.close()  # before the store, whose temporary directory may hold its file
         self.store.close()
 
     def credentials(self, base_url: str) -> dict[str, Any]:

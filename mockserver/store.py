@@ -181,7 +181,7 @@ class Store:
 
     def reset(self, seed: int, profile: str, *, everything: bool = False) -> None:
         """Back to the seeded data; ``everything`` also empties the tables kept across resets
-        (journal, fault rules, sessions), as in a store just created."""
+        (fault rules, sessions), as in a store just created (the journal has its own file: ``Journal.clear``)."""
         with self.write() as conn:
             if everything and conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
                 # AUTOINCREMENT counters too: ids (and what is derived from them) as in a new store

@@ -127,7 +127,7 @@ def test_journal_is_bounded_and_keeps_no_credentials(make_app):
         client.get("/api/public/v0/services/settings/", headers={"Authorization": f"Service-API-Key {key}"})
     app = client.application.extensions["medimock"]
     app.journal.flush()
-    assert app.store.query_one("SELECT COUNT(*) AS n FROM journal")["n"] <= 50
+    assert app.journal_store.query_one("SELECT COUNT(*) AS n FROM journal")["n"] <= 50
     entries = client.get("/__mock__/requests?limit=50").get_json()["results"]
     assert entries and key not in str(entries)
 

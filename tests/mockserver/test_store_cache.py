@@ -78,3 +78,32 @@ def test_invalidate_cache_covers_writes_sqlite_cannot_see(tmp_path):
         if snapshot is not None:
             snapshot.close()
         store.close()
+
+
+def test_the_request_journal_does_not_empty_the_cache(make_app):
+    """Journal batches (every 50 ms under load) go to a database file of their own: served pages stay cached."""
+    app = make_app(strict=False)
+    mock = app.extensions["medimock"]
+    client = app.test_client()
+    key = client.get("/__mock__/credentials").get_json()["clarius"]["authorization"]
+    computed: list[object] = []
+    cached = mock.store.cached
+
+    def counting(cache_key, compute):
+        def counted():
+            computed.append(cache_key)
+            return compute()
+
+        return cached(cache_key, counted)
+
+    mock.store.cached = counting
+    for _ in range(5):
+        assert client.get("/api/public/v0/exams/accessible/?limit=5", headers={"Authorization": key}).status_code == 200
+        mock.journal.flush()  # a batch of journal entries committed between two polls
+    assert len(computed) == 1, f"the page was computed again after journal writes: {computed}"
+    assert mock.journal_store.path != mock.store.path
+    assert len(client.get("/__mock__/requests?limit=50").get_json()["results"]) >= 5
+    with mock.store.write() as conn:  # a change to the data still empties it
+        conn.execute("UPDATE medimock_meta SET value = value WHERE key = 'seeded'")
+    client.get("/api/public/v0/exams/accessible/?limit=5", headers={"Authorization": key})
+    assert len(computed) == 2
