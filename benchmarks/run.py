@@ -13,6 +13,11 @@
    machine throughput moves with the neighbours, CPU per request much less.
 5. Resident memory of each mock worker after the load; the number of Ambra studies the
    large profile seeded (the study/list target is over at least 10,000).
+6. With ``--prism``, a peer: Stoplight Prism (``@stoplight/prism-cli``, installed with npm
+   into the user's cache on first use, or ``MEDIMOCK_PRISM``) serving the same specs in its
+   static (examples) and dynamic (generated) modes, loaded in the same rounds with the same
+   paths. Prism keeps no state and answers other (smaller) bodies, so its rows say how fast
+   a stateless spec mock is, not how fast the same answers can be.
 
 Only loopback addresses are ever targeted.
 """
@@ -25,6 +30,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import socket
 import statistics
@@ -41,6 +47,10 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"clarius_poll": 0.6, "clarius_download": 0.6, "ambra_study_list": 0.4, "ambra_study_get": None}
+PRISM_VERSION = "5.16.0"
+# the spec Prism serves for a scenario's API, and the mount prefix its paths lose (Prism serves the spec's paths at its root)
+PRISM_SPECS = {"clarius": ("specs/clarius/openapi.yaml", ""), "ambra": ("specs/ambra/openapi.yaml", "/api/v3")}
+PRISM_MODES = ("static", "dynamic")
 
 
 @dataclass
@@ -49,6 +59,10 @@ class Scenario:
     description: str
     paths: list[str]
     headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def api(self) -> str:
+        return self.name.split("_", 1)[0]
 
 
 @dataclass
@@ -175,6 +189,50 @@ def scenarios(base: str, facts: dict[str, Any] | None = None) -> list[Scenario]:
     return found
 
 
+def prism_command() -> list[str] | None:
+    """How to run Prism: ``MEDIMOCK_PRISM``, or ``@stoplight/prism-cli`` installed with npm into the cache (None: no npm)."""
+    explicit = os.environ.get("MEDIMOCK_PRISM")
+    if explicit:
+        return shlex.split(explicit)
+    npm = shutil.which("npm")
+    if npm is None:
+        return None
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medimock" / f"prism-{PRISM_VERSION}"
+    binary = home / "node_modules" / ".bin" / "prism"
+    if not binary.exists():
+        print(f"installing @stoplight/prism-cli@{PRISM_VERSION} into {home}", flush=True)
+        subprocess.run(
+            [npm, "install", "--prefix", str(home), "--silent", "--no-audit", "--no-fund", f"@stoplight/prism-cli@{PRISM_VERSION}"],
+            check=True,
+            timeout=900,
+        )
+    return [str(binary)]
+
+
+def start_prism(command: list[str], api: str, mode: str, port: int) -> subprocess.Popen[bytes]:
+    spec = str(ROOT / PRISM_SPECS[api][0])
+    extra = ["--dynamic", "--seed", "20240607"] if mode == "dynamic" else []
+    process = subprocess.Popen(
+        [*command, "mock", "-h", "127.0.0.1", "-p", str(port), "--verboseLevel", "error", *extra, spec],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    wait_for(f"http://127.0.0.1:{port}/", 180)  # an unknown path: Prism's 404 says it is up
+    return process
+
+
+def for_prism(scenario: Scenario) -> Scenario:
+    """The scenario with the paths as Prism serves them (the spec's paths at its root)."""
+    prefix = PRISM_SPECS[scenario.api][1]
+    paths = [p[len(prefix) :] if prefix and p.startswith(prefix) else p for p in scenario.paths]
+    return Scenario(scenario.name, scenario.description, paths, scenario.headers)
+
+
+def body_bytes(base: str, scenario: Scenario) -> int:
+    return len(requests.get(base + scenario.paths[0], headers=scenario.headers, timeout=60).content)
+
+
 def record(base: str, scenario: Scenario) -> list[dict[str, Any]]:
     out = []
     for path in scenario.paths:
@@ -295,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--prism", action="store_true", help="also measure Stoplight Prism (static and dynamic) as a peer")
     args = parser.parse_args(argv)
     client = ("wrk" if shutil.which("wrk") else "python") if args.client == "auto" else args.client
     load = load_wrk if client == "wrk" else load_python
@@ -310,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         facts: dict[str, Any] = {"large_start": time.perf_counter() - started}
         print(f"large profile: the mock answered {facts['large_start']:.1f} s after it was spawned", flush=True)
         ceiling = None
+        prisms: dict[tuple[str, str], tuple[subprocess.Popen[bytes], int]] = {}
+        peers: dict[str, dict[str, Any]] = {}
         try:
             mock_base = f"http://127.0.0.1:{mock_port}"
             found = scenarios(mock_base, facts)
@@ -318,14 +379,33 @@ def main(argv: list[str] | None = None) -> int:
             Path(recording_file).write_text(json.dumps(recording))
             ceiling = start_ceiling(ceiling_port, args.workers, recording_file)
             ceiling_base = f"http://127.0.0.1:{ceiling_port}"
+            prism = prism_command() if args.prism else None
+            if args.prism and prism is None:
+                facts["prism"] = "not measured: npm is not installed (or set MEDIMOCK_PRISM)"
+            elif prism is not None:
+                for api in sorted({s.api for s in found} & set(PRISM_SPECS)):
+                    for mode in PRISM_MODES:
+                        port = free_port()
+                        prisms[(api, mode)] = (start_prism(prism, api, mode, port), port)
+                facts["prism"] = (
+                    f"@stoplight/prism-cli {PRISM_VERSION}" if not os.environ.get("MEDIMOCK_PRISM") else os.environ["MEDIMOCK_PRISM"]
+                )
             rows = []
             for scenario in found:
                 best: dict[str, Measurement] = {}
                 cpu: dict[str, float] = {}
+                servers: list[tuple[str, str, subprocess.Popen[bytes], Scenario]] = [
+                    ("ceiling", ceiling_base, ceiling, scenario),
+                    ("mock", mock_base, mock, scenario),
+                ]
+                for mode in PRISM_MODES:
+                    if (scenario.api, mode) in prisms:
+                        process, port = prisms[(scenario.api, mode)]
+                        servers.append((f"prism {mode}", f"http://127.0.0.1:{port}", process, for_prism(scenario)))
                 for _ in range(args.rounds):
-                    for label, base, server in (("ceiling", ceiling_base, ceiling), ("mock", mock_base, mock)):
+                    for label, base, server, sent in servers:
                         before = server_cpu_seconds(server.pid)
-                        measured = load(base, scenario, args.connections, args.duration)
+                        measured = load(base, sent, args.connections, args.duration)
                         spent = server_cpu_seconds(server.pid) - before
                         if measured.rps > 0:
                             cpu[label] = min(cpu.get(label, float("inf")), spent / (measured.rps * args.duration) * 1000)
@@ -335,6 +415,16 @@ def main(argv: list[str] | None = None) -> int:
                     measured.cpu_ms = cpu.get(label, float("nan"))
                 ratio = best["mock"].rps / best["ceiling"].rps if best["ceiling"].rps else float("nan")
                 rows.append((scenario, best["ceiling"], best["mock"], ratio))
+                if len(servers) > 2:
+                    peers[scenario.name] = {
+                        "mock_bytes": body_bytes(mock_base, scenario),
+                        **{label: best[label] for label, *_ in servers[2:]},
+                        **{f"{label} bytes": body_bytes(base, sent) for label, base, _, sent in servers[2:]},
+                    }
+                    print(
+                        f"{scenario.name}: " + ", ".join(f"{label} {best[label].rps:.0f} rps" for label, *_ in servers[2:]),
+                        flush=True,
+                    )
                 print(
                     f"{scenario.name}: mock {best['mock'].rps:.0f} rps, ceiling {best['ceiling'].rps:.0f} rps, ratio {ratio:.2f};"
                     f" server CPU per request: mock {best['mock'].cpu_ms:.2f} ms, ceiling {best['ceiling'].cpu_ms:.2f} ms",
@@ -342,27 +432,34 @@ def main(argv: list[str] | None = None) -> int:
                 )
             rss = worker_rss_mb(mock.pid)
         finally:
-            for process in (mock, ceiling):
+            for process in (mock, ceiling, *(p for p, _ in prisms.values())):
                 if process is not None:
                     process.terminate()
                     process.wait(20)
-    report = render(args, client, first, warm, rows, rss, facts)
+    report = render(args, client, first, warm, rows, rss, facts, peers)
     Path(args.out).write_text(report)
     print(report)
     return 0
 
 
 def render(
-    args: argparse.Namespace, client: str, first: float, warm: float, rows: list[Any], rss: list[float], facts: dict[str, Any] | None = None
+    args: argparse.Namespace,
+    client: str,
+    first: float,
+    warm: float,
+    rows: list[Any],
+    rss: list[float],
+    facts: dict[str, Any] | None = None,
+    peers: dict[str, dict[str, Any]] | None = None,
 ) -> str:
-    facts = facts or {}
+    facts, peers = facts or {}, peers or {}
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmark results",
         "",
         f"- date: {now}",
         f"- machine: {machine()}",
-        f"- command: `python -m benchmarks.run --duration {args.duration} --connections {args.connections} --rounds {args.rounds} --workers {args.workers}` (`make bench`)",
+        f"- command: `python -m benchmarks.run --duration {args.duration} --connections {args.connections} --rounds {args.rounds} --workers {args.workers}{' --prism' if getattr(args, 'prism', False) else ''}` (`make bench`)",
         f"- load generator: {client}, {args.connections} keep-alive connections, {args.duration} s per measurement, best of {args.rounds} alternating rounds",
         f"- servers: gunicorn, {args.workers} gthread workers x 8 threads, for both the mock (`medimock serve --workers {args.workers} --profile large`) and the ceiling (`benchmarks/ceiling.py`: the same recorded bytes from a bare Flask route)",
         "",
@@ -402,6 +499,39 @@ def render(
         "Ratios are measured side by side in one run on a shared 2-core machine where the load generator competes with",
         "the servers for CPU; absolute numbers move between runs, the ratios much less.",
     ]
+    if peers:
+        lines += [
+            "",
+            f"## Peer: Prism ({facts.get('prism', 'Stoplight Prism')}), measured in the same rounds",
+            "",
+            "Prism serves each spec as one Node.js process: `static` answers the spec's examples, `dynamic` generates data",
+            "from the schemas. It keeps no state, filters nothing and pages nothing, and its bodies differ from the mock's",
+            "(sizes below), so its rows say how fast a stateless spec mock answers, beside the mock's ratio to the same ceiling.",
+            "",
+            "| scenario | mock ratio | Prism static rps | ratio | Prism dynamic rps | ratio | p50 / p99 ms, static | p50 / p99 ms, dynamic"
+            " | non-2xx, static / dynamic | bytes per answer: mock / static / dynamic | server CPU ms/request, static / dynamic |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for scenario, ceiling, _mock, ratio in rows:
+            peer = peers.get(scenario.name)
+            if not peer:
+                continue
+            static, dynamic = peer.get("prism static"), peer.get("prism dynamic")
+            if static is None or dynamic is None:
+                continue
+
+            def share(measured: Measurement, ceiling: Measurement = ceiling) -> str:
+                return f"{measured.rps / ceiling.rps:.2f}" if ceiling.rps else "n/a"
+
+            lines.append(
+                f"| {scenario.description} | {ratio:.2f} | {static.rps:.0f} | {share(static)} | {dynamic.rps:.0f} | {share(dynamic)}"
+                f" | {static.p50_ms:.1f} / {static.p99_ms:.1f} | {dynamic.p50_ms:.1f} / {dynamic.p99_ms:.1f}"
+                f" | {static.errors} / {dynamic.errors}"
+                f" | {peer['mock_bytes']:,} / {peer['prism static bytes']:,} / {peer['prism dynamic bytes']:,}"
+                f" | {static.cpu_ms:.2f} / {dynamic.cpu_ms:.2f} |"
+            )
+    elif facts.get("prism"):
+        lines += ["", f"Prism (peer): {facts['prism']}."]
     return "\n".join(lines) + "\n"
 
 

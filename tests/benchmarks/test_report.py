@@ -46,3 +46,34 @@ def test_report_states_targets_cpu_and_the_large_profile() -> None:
     assert "not measured" not in report
     small = render(args, "wrk", 2.0, 0.9, rows[1:], [250.0], {"ambra_studies": 300})
     assert "at least 10,000: NO" in small and "target < 200 MB: NOT met" in small and "Ambra scenarios: not measured" in small
+
+
+def test_report_adds_the_prism_peer_beside_the_mocks_ratio() -> None:
+    args = argparse.Namespace(duration=10, connections=16, rounds=2, workers=2)
+    poll = Scenario("clarius_poll", "Clarius poll", ["/api/public/v0/exams/accessible/?limit=100"])
+    rows = [(poll, Measurement(5000, 2, 15, 0, 0.27), Measurement(3500, 4, 30, 0, 0.5), 0.7)]
+    peers = {
+        "clarius_poll": {
+            "mock_bytes": 98_765,
+            "prism static": Measurement(2500, 5, 20, 0, 0.8),
+            "prism dynamic": Measurement(1000, 12, 60, 3, 2.1),
+            "prism static bytes": 723,
+            "prism dynamic bytes": 1_500,
+        }
+    }
+    report = render(args, "wrk", 2.0, 0.9, rows, [131.0], {"prism": "@stoplight/prism-cli 5.16.0"}, peers)
+    assert "## Peer: Prism (@stoplight/prism-cli 5.16.0)" in report
+    assert (
+        "| Clarius poll | 0.70 | 2500 | 0.50 | 1000 | 0.20 | 5.0 / 20.0 | 12.0 / 60.0 | 0 / 3 | 98,765 / 723 / 1,500 | 0.80 / 2.10 |"
+        in report
+    )
+    assert "Peer" not in render(args, "wrk", 2.0, 0.9, rows, [131.0])
+    unavailable = render(args, "wrk", 2.0, 0.9, rows, [131.0], {"prism": "not measured: npm is not installed"})
+    assert "Prism (peer): not measured: npm is not installed." in unavailable
+
+
+def test_prism_serves_the_specs_paths_at_its_root() -> None:
+    listing = Scenario("ambra_study_list", "list", ["/api/v3/study/list?sid=x&page.rows=100"])
+    assert listing.api == "ambra" and bench.for_prism(listing).paths == ["/study/list?sid=x&page.rows=100"]
+    poll = Scenario("clarius_poll", "poll", ["/api/public/v0/exams/accessible/?limit=100"], {"Authorization": "k"})
+    assert bench.for_prism(poll).paths == poll.paths and bench.for_prism(poll).headers == {"Authorization": "k"}
