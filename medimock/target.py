@@ -11,7 +11,8 @@ Environment (all optional):
     MEDIMOCK_<API>_URL        exact base URL of one API (e.g. MEDIMOCK_AMBRA_URL=https://host/api/v3)
     MEDIMOCK_CONTROL_URL      root URL of a medimock control API (/__mock__) to use for workflows
                               that need it (webhooks, simulated uploads); derived from the target
-                              when it serves /__mock__/credentials
+                              when it serves /__mock__/credentials (for MEDIMOCK_<API>_URL alone: the
+                              root that API's medimock mount implies, then the URL's origin)
     CLARIUS_API_KEY           "<prefix>.<secret>" for the Clarius API
     AMBRA_LOGIN, AMBRA_PASSWORD ...  Ambra credentials (CREDENTIAL_ENV below lists every variable)
     MEDIMOCK_EMBEDDED_ARGS    extra arguments for the embedded mock (e.g. "--defect clarius.auth_ignored")
@@ -31,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -185,6 +187,12 @@ def discover(apis: list[str], target_url: str | None = None, environ: dict[str, 
             bases[name] = target_url.rstrip("/") + MOUNTS[name]
     control_url = env.get("MEDIMOCK_CONTROL_URL") or target_url
     served = _mock_credentials(control_url) if control_url else None
+    if served is None and control_url is None:  # only per-API URLs: is one of them a medimock?
+        for candidate in _control_candidates(explicit):
+            served = _mock_credentials(candidate)
+            if served is not None:
+                control_url = candidate
+                break
     if served is None:
         control_url = None
     targets = {}
@@ -195,6 +203,20 @@ def discover(apis: list[str], target_url: str | None = None, environ: dict[str, 
                 creds[key] = env[variable]
         targets[name] = ApiTarget(name, base, creds)
     return Target(targets, control_url.rstrip("/") if control_url else None, embedded is not None), embedded
+
+
+def _control_candidates(explicit: dict[str, str]) -> list[str]:
+    """Where a medimock serving these per-API URLs keeps /__mock__: the root the API's mount implies
+    (``http://host:8080/api/v3`` -> ``http://host:8080``), then each URL's origin."""
+    found: list[str] = []
+    for name, url in explicit.items():
+        url = url.rstrip("/")
+        mount = MOUNTS.get(name, "")
+        parsed = urlsplit(url)
+        for candidate in (url[: -len(mount)] if mount and url.endswith(mount) else url, f"{parsed.scheme}://{parsed.netloc}"):
+            if candidate not in found:
+                found.append(candidate)
+    return found
 
 
 def _mock_credentials(root: str) -> dict[str, Any] | None:
