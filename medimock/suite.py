@@ -1,8 +1,10 @@
-"""Helpers shared by the contract suites (contracts/): spec paths, example budget, credentials."""
+"""Helpers shared by the contract suites (contracts/): spec paths, example budget, credentials,
+the schemathesis checks every property run applies, and deterministic steering of generated cases."""
 
 from __future__ import annotations
 
 import os
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,36 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+from schemathesis import checks
 
 from .target import Target
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+# The schemathesis checks of every property run (each suite adds checks of its own).
+SCHEMA_CHECKS: tuple[Any, ...] = (
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+    checks.negative_data_rejection,
+    checks.ignored_auth,
+    checks.unsupported_method,
+)
+
+
+def coin(value: Any) -> bool:
+    """A deterministic coin toss from a generated value (so a run reproduces)."""
+    return zlib.crc32(repr(value).encode()) % 2 == 0
+
+
+def is_negative(case: Any, location: str) -> bool:
+    """Whether schemathesis generated that part of the case in negative mode (then it is left alone)."""
+    meta = getattr(case, "meta", None)
+    if meta is None:
+        return True
+    return any(str(getattr(loc, "value", loc)) == location and info.mode.is_negative for loc, info in meta.components.items())
 
 
 def max_examples() -> int:

@@ -21,7 +21,6 @@ import itertools
 import json
 import os
 import uuid
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +29,7 @@ import requests
 import schemathesis
 import yaml
 
-from medimock.suite import SPECS, require
+from medimock.suite import SPECS, coin, is_negative, require
 from medimock.target import ApiTarget, Target
 
 SPEC = SPECS / "ambra" / "openapi.yaml"
@@ -160,19 +159,6 @@ def ambra(target: Target, http: requests.Session) -> Iterator[Ambra]:
 
 
 # -- property tests: steering generated cases -------------------------------------------------------
-
-
-def coin(value: Any) -> bool:
-    """A deterministic coin toss from a generated value (so a run reproduces)."""
-    return zlib.crc32(repr(value).encode()) % 2 == 0
-
-
-def is_negative(case: Any, location: str) -> bool:
-    """Whether schemathesis generated that part of the case in negative mode (then it is left alone)."""
-    meta = getattr(case, "meta", None)
-    if meta is None:
-        return True
-    return any(str(getattr(loc, "value", loc)) == location and info.mode.is_negative for loc, info in meta.components.items())
 
 
 # Commands that end, lock or change the *calling* user or session: with the suite's sid they would log

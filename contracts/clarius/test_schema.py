@@ -10,22 +10,12 @@ from __future__ import annotations
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis import checks
 
-from medimock.suite import max_examples
+from medimock.suite import SCHEMA_CHECKS, max_examples
 
 schema = schemathesis.pytest.from_fixture("clarius_schema")
 
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-    checks.response_headers_conformance,
-    checks.negative_data_rejection,
-    checks.ignored_auth,
-    checks.unsupported_method,
-]
+CHECKS = list(SCHEMA_CHECKS)
 
 
 @schema.parametrize()

@@ -7,14 +7,13 @@ Credentials come from the environment (``RADIOLOGY_CLIENT_ID``, ``RADIOLOGY_CLIE
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
 
-from medimock.suite import SPECS, require
+from medimock.suite import SPECS, coin, is_negative, require
 from medimock.target import ApiTarget, Target
 
 SPEC = SPECS / "radiology" / "openapi.yaml"
@@ -79,19 +78,6 @@ def radiology(target: Target, http: requests.Session) -> Radiology:
 def token(radiology: Radiology) -> str:
     """A fresh token with both scopes (per test: a workflow may move the target's clock past the expiry of older ones)."""
     return radiology.token()
-
-
-def coin(value: Any) -> bool:
-    """A deterministic coin toss from a generated value (so a run reproduces)."""
-    return zlib.crc32(repr(value).encode()) % 2 == 0
-
-
-def is_negative(case: Any, location: str) -> bool:
-    """Whether schemathesis generated that part of the case in negative mode (then it is left alone)."""
-    meta = getattr(case, "meta", None)
-    if meta is None:
-        return True
-    return any(str(getattr(loc, "value", loc)) == location and info.mode.is_negative for loc, info in meta.components.items())
 
 
 def one_of_hook() -> Any:

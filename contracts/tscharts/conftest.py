@@ -17,7 +17,7 @@ import pytest
 import requests
 import schemathesis
 
-from medimock.suite import SPECS, require
+from medimock.suite import SPECS, coin, is_negative, require
 from medimock.target import ApiTarget, Target
 
 SPEC = SPECS / "tscharts" / "openapi.yaml"
@@ -62,21 +62,8 @@ def tscharts(target: Target, http: requests.Session) -> Tscharts:
     return Tscharts(target.api("tscharts"), http, creds["token"])
 
 
-def coin(value: Any) -> bool:
-    """A deterministic coin toss from a generated value (so a run reproduces)."""
-    return zlib.crc32(repr(value).encode()) % 2 == 0
-
-
 def pick(items: list[Any], value: Any) -> Any:
     return items[zlib.crc32(repr(value).encode()) % len(items)]
-
-
-def is_negative(case: Any, location: str) -> bool:
-    """Whether schemathesis generated that part of the case in negative mode (then it is left alone)."""
-    meta = getattr(case, "meta", None)
-    if meta is None:
-        return True
-    return any(str(getattr(loc, "value", loc)) == location and info.mode.is_negative for loc, info in meta.components.items())
 
 
 def positive_coin(case: Any, location: str) -> bool:
