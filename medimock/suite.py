@@ -85,9 +85,11 @@ class SpecSchemas:
         self._registry: Registry = Registry().with_resource(self._uri, DRAFT202012.create_resource(self.document))
 
     def errors(self, name: str, instance: Any) -> list[str]:
-        validator = Draft202012Validator(
-            {"$ref": f"{self._uri}#/components/schemas/{name}"}, registry=self._registry, format_checker=FormatChecker()
-        )
+        return self._violations(f"/components/schemas/{name}", instance)
+
+    def _violations(self, pointer: str, instance: Any) -> list[str]:
+        """Violations of ``instance`` against the schema at a JSON pointer of the spec."""
+        validator = Draft202012Validator({"$ref": f"{self._uri}#{pointer}"}, registry=self._registry, format_checker=FormatChecker())
         return sorted(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(instance))
 
     def reply_errors(self, path: str, method: str, status: int, instance: Any) -> list[str]:
@@ -101,10 +103,7 @@ class SpecSchemas:
             node = self._node(pointer) or {}
         if "application/json" not in (node.get("content") or {}):
             return [f"{method.upper()} {path} documents no JSON body for its {status} reply"]
-        validator = Draft202012Validator(
-            {"$ref": f"{self._uri}#{pointer}/content/application~1json/schema"}, registry=self._registry, format_checker=FormatChecker()
-        )
-        return sorted(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(instance))
+        return self._violations(f"{pointer}/content/application~1json/schema", instance)
 
     def _node(self, pointer: str) -> Any:
         node: Any = self.document
