@@ -43,20 +43,33 @@ def defects(apis: list[str] | None) -> list[dict[str, str]]:
     return list(json.loads(subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout))
 
 
+def run_contract_suite(
+    api: str, defect: str, *pytest_args: str, examples: int = 10, env: dict[str, str] | None = None, timeout: float = 1800
+) -> subprocess.CompletedProcess[str]:
+    """One run of an API's contract suite against the embedded mock with ``defect`` switched on ("": the clean mock).
+
+    Strict mode is off, so only the suite's own checks can catch the defect; no configured target
+    (``MEDIMOCK_TARGET``, the API's URL, a control URL) is inherited, and the run writes no conformance
+    report over the caller's. ``env`` adds variables (e.g. an API's own example budget).
+    """
+    environ = dict(os.environ)
+    environ.update(
+        MEDIMOCK_EMBEDDED_ARGS=f"--api {api}" + (f" --defect {defect}" if defect else ""),
+        MEDIMOCK_EMBEDDED_STRICT="0",
+        MEDIMOCK_CONFORMANCE_REPORT="off",
+        MEDIMOCK_CONTRACT_EXAMPLES=str(examples),
+        **(env or {}),
+    )
+    for variable in ("MEDIMOCK_TARGET", "MEDIMOCK_CONTROL_URL", f"MEDIMOCK_{api.upper()}_URL"):
+        environ.pop(variable, None)
+    command = [sys.executable, "-m", "pytest", f"contracts/{api}", "-q", "-p", "no:randomly", *pytest_args]
+    return subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout)
+
+
 def run_one(defect: dict[str, str], examples: int) -> Outcome:
     """One suite run; ``defect["name"]`` empty runs the clean mock (the baseline, which must pass)."""
-    env = dict(os.environ)
-    env.update(
-        MEDIMOCK_EMBEDDED_ARGS=f"--api {defect['api']}" + (f" --defect {defect['name']}" if defect["name"] else ""),
-        MEDIMOCK_EMBEDDED_STRICT="0",
-        MEDIMOCK_CONFORMANCE_REPORT="off",  # the run's own report stays untouched
-        MEDIMOCK_CONTRACT_EXAMPLES=str(examples),
-    )
-    for variable in ("MEDIMOCK_TARGET", f"MEDIMOCK_{defect['api'].upper()}_URL"):
-        env.pop(variable, None)
-    command = [sys.executable, "-m", "pytest", f"contracts/{defect['api']}", "-x", "-q", "-p", "no:randomly", "--no-header"]
     started = time.monotonic()
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    result = run_contract_suite(defect["api"], defect["name"], "-x", "--no-header", examples=examples)
     seconds = time.monotonic() - started
     failed = _FAILED.search(result.stdout)
     caught = result.returncode == 1 and failed is not None

@@ -9,15 +9,14 @@ stays short.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from medimock.mutation import run_contract_suite
+
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+ADDOPTS = "addopts=--import-mode=importlib -p no:cacheprovider"  # pytest.ini's, less --strict-markers and -ra
 
 # defect -> the workflow test (node id prefix) that must fail because of it
 WORKFLOW_CASES = {
@@ -45,30 +44,8 @@ PROPERTY_CASES = {
 
 
 def run_suite(defect: str, select: str, operations: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.update(
-        MEDIMOCK_EMBEDDED_ARGS=f"--api ambra --defect {defect}",
-        MEDIMOCK_EMBEDDED_STRICT="0",
-        MEDIMOCK_AMBRA_EXAMPLES="3",
-    )
-    if operations:
-        env["MEDIMOCK_AMBRA_OPERATIONS"] = operations
-    for name in ("MEDIMOCK_TARGET", "MEDIMOCK_CONTROL_URL", "MEDIMOCK_AMBRA_URL"):
-        env.pop(name, None)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "contracts/ambra",
-        "-q",
-        "-p",
-        "no:randomly",
-        "-k",
-        select,
-        "-o",
-        "addopts=--import-mode=importlib -p no:cacheprovider",
-    ]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    env = {"MEDIMOCK_AMBRA_EXAMPLES": "3", **({"MEDIMOCK_AMBRA_OPERATIONS": operations} if operations else {})}
+    return run_contract_suite("ambra", defect, "-k", select, "-o", ADDOPTS, env=env, timeout=600)
 
 
 def test_every_defect_is_covered():

@@ -6,15 +6,14 @@ the failure must come from the suite's own checks, not from the mock's self-vali
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from medimock.mutation import run_contract_suite
+
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+ADDOPTS = "addopts=--import-mode=importlib -p no:cacheprovider"  # pytest.ini's, less --strict-markers and -ra
 
 # defect -> a test (node id fragment) that must fail because of it
 CASES = {
@@ -28,28 +27,7 @@ CASES = {
 
 
 def run_suite(defect: str, select: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.update(
-        MEDIMOCK_EMBEDDED_ARGS=f"--api clarius --defect {defect}",
-        MEDIMOCK_EMBEDDED_STRICT="0",
-        MEDIMOCK_CONFORMANCE_REPORT="off",  # the run's own report stays untouched
-        MEDIMOCK_CONTRACT_EXAMPLES="10",
-    )
-    env.pop("MEDIMOCK_TARGET", None)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "contracts/clarius",
-        "-q",
-        "-p",
-        "no:randomly",
-        "-k",
-        select,
-        "-o",
-        "addopts=--import-mode=importlib -p no:cacheprovider",
-    ]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return run_contract_suite("clarius", defect, "-k", select, "-o", ADDOPTS, timeout=600)
 
 
 @pytest.mark.parametrize("defect", sorted(CASES))

@@ -8,15 +8,14 @@ here; each run selects only the test expected to catch it, with few examples, to
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from medimock.mutation import run_contract_suite
+
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+ADDOPTS = "addopts=--import-mode=importlib -p no:cacheprovider"  # pytest.ini's, less --strict-markers and -ra
 
 # defect -> the workflow test (node id fragment) that must fail because of it
 WORKFLOW_CASES = {
@@ -51,29 +50,7 @@ def api_of(defect: str) -> str:
 
 
 def run_suite(defect: str, select: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.update(
-        MEDIMOCK_EMBEDDED_ARGS=f"--api {api_of(defect)} --defect {defect}",
-        MEDIMOCK_EMBEDDED_STRICT="0",
-        MEDIMOCK_CONFORMANCE_REPORT="off",  # the run's own report stays untouched
-        MEDIMOCK_CONTRACT_EXAMPLES="10",
-    )
-    for name in ("MEDIMOCK_TARGET", "MEDIMOCK_CONTROL_URL", "MEDIMOCK_TSCHARTS_URL", "MEDIMOCK_RADIOLOGY_URL"):
-        env.pop(name, None)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        f"contracts/{api_of(defect)}",
-        "-q",
-        "-p",
-        "no:randomly",
-        "-k",
-        select,
-        "-o",
-        "addopts=--import-mode=importlib -p no:cacheprovider",
-    ]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return run_contract_suite(api_of(defect), defect, "-k", select, "-o", ADDOPTS, timeout=600)
 
 
 def test_every_defect_is_covered():
