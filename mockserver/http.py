@@ -68,6 +68,9 @@ class MockResponse:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
     raw: bool = False
+    # The body leaves out, as the caller asked, fields its schema requires (Ambra's field selection):
+    # response validation then skips ``required``.
+    partial: bool = False
 
     def encoded(self) -> bytes:
         if self.raw:
