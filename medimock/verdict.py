@@ -29,7 +29,7 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -274,6 +274,16 @@ def set_strict(value: bool | None) -> None:
     _strict_override.clear()
     if value is not None:
         _strict_override.append(bool(value))
+
+
+@contextlib.contextmanager
+def conventions_warn() -> Iterator[None]:
+    """Within: conventions only warn, even in strict mode (for shared set-up, which must not stop on them)."""
+    _strict_override.append(False)
+    try:
+        yield
+    finally:
+        _strict_override.pop()
 
 
 def add_listener(listener: Callable[[Finding], None]) -> None:
