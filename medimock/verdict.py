@@ -259,6 +259,7 @@ class Finding:
 
 _state = threading.local()
 _listeners: list[Callable[[Finding], None]] = []
+_checked_listeners: list[Callable[[Any], None]] = []  # told of every reply a check looked at
 _strict_override: list[bool] = []
 
 
@@ -294,6 +295,17 @@ def add_listener(listener: Callable[[Finding], None]) -> None:
 def remove_listener(listener: Callable[[Finding], None]) -> None:
     if listener in _listeners:
         _listeners.remove(listener)
+
+
+def add_checked_listener(listener: Callable[[Any], None]) -> None:
+    """``listener(response)`` for every reply an ``expect`` looked at, passed or not (coverage counts them)."""
+    if listener not in _checked_listeners:
+        _checked_listeners.append(listener)
+
+
+def remove_checked_listener(listener: Callable[[Any], None]) -> None:
+    if listener in _checked_listeners:
+        _checked_listeners.remove(listener)
 
 
 def begin_test() -> None:
@@ -424,6 +436,10 @@ def expect(source: Source, condition: Any, message: str, response: Any = None, *
     ``response`` (a ``requests.Response``) is the exchange the check looked at: the failure names
     its operation and status, shows its content type and first bytes, and a curl that sends it again.
     """
+    if response is not None:
+        for listener in list(_checked_listeners):
+            with contextlib.suppress(Exception):  # an observer must never change a verdict
+                listener(response)
     if condition:
         return True
     finding = Finding(source, message, strict(), check=check)
