@@ -420,7 +420,20 @@ def report(finding: Finding, reply: str = "") -> None:
     notify(finding)
     if finding.fails:
         raise ContractViolation(finding.text, finding)
-    warnings.warn(ConventionWarning(finding.text), stacklevel=3)
+    warnings.warn(ConventionWarning(finding.text), stacklevel=_caller_level())
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _caller_level() -> int:
+    """The stacklevel of the first frame outside medimock (the suite's line that made the check)."""
+    import sys
+
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 def notify(finding: Finding) -> None:
