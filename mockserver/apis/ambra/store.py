@@ -360,20 +360,23 @@ class AmbraStore:
     def studies(self, where: str, params: list[Any], order: str, limit: int, offset: int) -> list[dict[str, Any]]:
         return self._studies(f"{STUDY_SELECT} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset))
 
-    def study_docs(self, where: str, params: list[Any], order: str, limit: int, offset: int) -> list[tuple[bytes, str, Any]] | None:
-        """``(doc, uuid, account_id)`` of each study of a page, or None when a row has no doc (then ask ``studies``).
+    def study_docs(self, where: str, params: list[Any], order: str, limit: int, offset: int) -> list[bytes] | None:
+        """The ``doc`` of each study of a page, or None when a row has none (then ask ``studies``).
 
-        The fast path of ``/study/list``: one indexed query reading the doc per study,
+        The fast path of ``/study/list``: one indexed query reading one value per study,
         instead of every column, the tags, the namespace and a JSON parse per study.
         """
 
-        def page() -> list[tuple[bytes, str, Any]] | None:
+        def page() -> list[bytes] | None:
             cursor = self.store.connection().cursor()
             cursor.row_factory = None
-            docs = cursor.execute(
-                f"SELECT doc, uuid, account_id FROM ambra_studies WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
-            ).fetchall()
-            return None if any(row[0] is None for row in docs) else docs
+            docs = [
+                row[0]
+                for row in cursor.execute(
+                    f"SELECT doc FROM ambra_studies WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
+                )
+            ]
+            return None if None in docs else docs
 
         # Clients list the same pages again and again: keep a page until the store changes.
         return self.store.cached(("ambra.study_docs", where, tuple(params), order, limit, offset), page)

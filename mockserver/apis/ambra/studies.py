@@ -103,11 +103,26 @@ def viewer_link(call: Call, uuid: str) -> str:
     return f"{call.ctx.request.base_url}/viewer/study/{uuid}"
 
 
-def shown(call: Call, studies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+GET_ONLY = frozenset({"permissions", "viewer_link"})
+
+
+def listed_extras(call: Call) -> frozenset[str]:
+    """The fields of /study/get a list item carries only when asked for (``fields.study`` naming them, or
+    ``permissions_diff=1``): the caller's permissions (80 study_* flags would make a page of 100 four times
+    larger) and the viewer link (it names the host the caller reached, which a pre-rendered page cannot)."""
+    chosen = call.values.get("fields.study")
+    chosen = call.json("fields.study") if isinstance(chosen, str) else chosen
+    asked: set[str] = set(GET_ONLY & set(map(str, chosen))) if isinstance(chosen, list) else set()
+    if call.values.get("permissions_diff") == 1:
+        asked.add("permissions")
+    return frozenset(asked)
+
+
+def shown(call: Call, studies: list[dict[str, Any]], extras: frozenset[str] = GET_ONLY) -> list[dict[str, Any]]:
     """Studies as replies show them: with tags, the PHI namespace's name, every custom field of the account,
-    the caller's permissions and the viewer link, ``fields`` selection and ``customfield_h``."""
+    the ``extras`` (the caller's permissions, the viewer link), ``fields`` selection and ``customfield_h``."""
     names: dict[str, str | None] = {}
-    permissions: dict[Any, Any] = {}
+    cache: dict[Any, Any] = {}
     defined = call.db.customfield_definitions()
     wanted = call.values.get("fields")
     keep = set(map(str, wanted)) | {"uuid", "study_uid", "phi_namespace", "storage_namespace"} if isinstance(wanted, list) else None
@@ -124,8 +139,10 @@ def shown(call: Call, studies: list[dict[str, Any]]) -> list[dict[str, Any]]:
             item["customfields"] = study_customfields(study.get("customfields"), fields)
         else:
             item.pop("customfields", None)
-        item["permissions"] = study_permissions(call, study.get("account_id"), permissions)
-        item["viewer_link"] = viewer_link(call, str(study["uuid"]))
+        if "permissions" in extras:
+            item["permissions"] = study_permissions(call, study.get("account_id"), cache)
+        if "viewer_link" in extras:
+            item["viewer_link"] = viewer_link(call, str(study["uuid"]))
         if call.values.get("customfield_h") == 1:
             item["customfield_h"] = {c.get("uuid"): c.get("value") for c in item.get("customfields") or [] if isinstance(c, dict)}
         if keep is not None:
@@ -189,31 +206,29 @@ def study_list(call: Call) -> MockResponse:
     page = filters.page(call.values, call.error, call.plan.page_rows)
     where = " AND ".join(clauses)
     wrong_more = call.ctx.defect("ambra.page_more_wrong")
-    plain = not isinstance(call.values.get("fields"), list) and call.values.get("customfield_h") != 1 and not selection.requested(call)
+    extras = listed_extras(call)
+    plain = (
+        not isinstance(call.values.get("fields"), list)
+        and call.values.get("customfield_h") != 1
+        and not selection.requested(call)
+        and not extras
+    )
     docs = call.db.study_docs(where, args, order, page.rows + 1, page.offset) if plain else None
-    if docs is None:  # ``fields``, ``fields.*`` or ``customfield_h`` asked for (or a row without a doc): shape each study here
+    if docs is None:  # ``fields``, ``fields.*``, extras or ``customfield_h`` asked for (or a row without a doc): shape each study here
         rows = call.db.studies(where, args, order, page.rows + 1, page.offset)
-        return ok({"page": page.hash(len(rows), wrong_more), "studies": shown(call, rows[: page.rows])})
+        return ok({"page": page.hash(len(rows), wrong_more), "studies": shown(call, rows[: page.rows], extras)})
     return ok({"page": page.hash(len(docs), wrong_more), "studies": rendered(call, docs[: page.rows])})
 
 
-def rendered(call: Call, docs: list[tuple[bytes, str, Any]]) -> Any:
-    """The studies of a page from their stored ``doc`` (``(doc, uuid, account_id)``): the JSON ``shown``
-    makes, key for key, without a dict per study — the caller's permissions and the viewer link spliced
-    in as bytes. The reply carries them as one pre-encoded JSON array (``orjson.Fragment``). In strict
-    mode they are parsed, so the response validator checks exactly what is sent; with deliberate defects
-    too, so a ``Defect.transform`` can rewrite them."""
-    permissions: dict[Any, bytes] = {}
-    link = orjson.dumps(viewer_link(call, ""))[:-1]  # the opening quote and the prefix, without the closing quote
-    out = []
-    for doc, uuid, account_id in docs:
-        if account_id not in permissions:
-            permissions[account_id] = orjson.dumps(study_permissions(call, account_id, {}))
-        out.append(doc[:-1] + b',"permissions":' + permissions[account_id] + b',"viewer_link":' + link + uuid.encode() + b'"}')
+def rendered(call: Call, docs: list[bytes]) -> Any:
+    """The studies of a page from their stored ``doc``: the JSON ``shown`` makes (without the extras),
+    key for key, without a dict per study. The reply carries them as one pre-encoded JSON array
+    (``orjson.Fragment``). In strict mode they are parsed, so the response validator checks
+    exactly what is sent; with deliberate defects too, so a ``Defect.transform`` can rewrite them."""
     config = call.ctx.app.config
     if config.strict or config.defects:
-        return [orjson.loads(doc) for doc in out]
-    return orjson.Fragment(b"[" + b",".join(out) + b"]")
+        return [orjson.loads(doc) for doc in docs]
+    return orjson.Fragment(b"[" + b",".join(docs) + b"]")
 
 
 @command("/study/count")
