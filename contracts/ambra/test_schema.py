@@ -37,7 +37,7 @@ if os.environ.get("MEDIMOCK_AMBRA_OPERATIONS"):  # a regex on command paths, e.g
     schema = schema.include(path_regex=os.environ["MEDIMOCK_AMBRA_OPERATIONS"])
 
 # ignored_auth cannot see a sid sent in a form body: credentials_enforced below does its job
-CHECKS: list[Any] = [check for check in SCHEMA_CHECKS if check is not checks.ignored_auth]
+CHECKS: list[Any] = [check for check in SCHEMA_CHECKS if getattr(check, "__wrapped__", check) is not checks.ignored_auth]
 _CONFIRMED: set[str] = set()  # operations whose credential enforcement was already confirmed in this run
 
 
