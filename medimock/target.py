@@ -58,6 +58,9 @@ CREDENTIAL_ENV = {
         "other_order_id": "RADIOLOGY_OTHER_ORDER_ID",
         "study_uid_with_several_orders": "RADIOLOGY_MULTI_ORDER_STUDY_UID",
         "study_group": "RADIOLOGY_STUDY_GROUP",
+        # an order of the organisation with a FINAL report, and its study (steer the property tests to real data)
+        "order_id": "RADIOLOGY_ORDER_ID",
+        "study_uid": "RADIOLOGY_STUDY_UID",
         # a client of the same organisation allowed only one scope, for the wrong-scope workflow
         "single_scope_client_id": "RADIOLOGY_SINGLE_SCOPE_CLIENT_ID",
         "single_scope_client_secret": "RADIOLOGY_SINGLE_SCOPE_CLIENT_SECRET",
