@@ -14,7 +14,7 @@ WORKERS  ?= 1
 FULL     ?=
 export PORT
 
-.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation
+.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation lint-specs verify-specs
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -73,6 +73,11 @@ spec-ambra: $(STAMP) ## regenerate specs/ambra/openapi.yaml from the vendor docu
 
 spec-ambra-check: $(STAMP) ## fail when specs/ambra/openapi.yaml is stale
 	$(PY) specs/ambra/derive.py --check
+
+# make lint-specs [API=clarius]: Spectral (spectral:oas) and Redocly (recommended), pinned, installed with npm
+# into ~/.cache/medimock on first use; fails on any error or warning (.spectral.yaml and redocly.yaml say what is off)
+lint-specs: $(STAMP)
+	$(PY) -m medimock.spec_lint $(if $(API),--api $(API)) $(ARGS)
 
 # make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
 mutation: $(STAMP)
