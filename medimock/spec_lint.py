@@ -19,6 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECTRAL_VERSION = "6.16.3"
@@ -107,7 +108,9 @@ def run_redocly(apis: tuple[str, ...] = APIS, files: list[str] | None = None) ->
     """
     command = install("redocly")
     env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
-    done = subprocess.run([*command, "lint", "--format", "json", *(files or apis)], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    done = subprocess.run(
+        [*command, "lint", "--format", "json", *(files or apis)], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
+    )
     reports = _json_documents(done.stdout)  # one report per API, one after the other
     if not reports:
         return LintResult("redocly", REDOCLY_VERSION, False, (done.stdout + done.stderr).strip()[-4000:])
@@ -122,9 +125,9 @@ def run_redocly(apis: tuple[str, ...] = APIS, files: list[str] | None = None) ->
     return LintResult("redocly", REDOCLY_VERSION, ok, "\n".join(lines))
 
 
-def _json_documents(text: str) -> list[dict[str, object]]:
+def _json_documents(text: str) -> list[dict[str, Any]]:
     decoder = json.JSONDecoder()
-    found: list[dict[str, object]] = []
+    found: list[dict[str, Any]] = []
     at = text.find("{")
     while at >= 0:
         try:
