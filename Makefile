@@ -79,6 +79,12 @@ spec-ambra-check: $(STAMP) ## fail when specs/ambra/openapi.yaml is stale
 lint-specs: $(STAMP)
 	$(PY) -m medimock.spec_lint $(if $(API),--api $(API)) $(ARGS)
 
+# make verify-specs [API=clarius] [ARGS="--seed N --max-time S"]: schemathesis's CLI (st run: every phase, every check,
+# schemathesis.toml) against a served mock with the seeded credentials; 100 examples per operation, 300 s of
+# fuzzing and stateful rounds per spec, a random seed (make test runs a small budget with a fixed seed)
+verify-specs: $(STAMP)
+	$(PY) -m medimock.verify_specs $(if $(API),--api $(API)) $(ARGS)
+
 # make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
 mutation: $(STAMP)
 	$(PY) -m medimock.mutation $(if $(API),--api $(API)) $(ARGS)

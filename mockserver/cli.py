@@ -338,7 +338,7 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
     from gunicorn.app.base import BaseApplication
 
     from .pipeline import MockApp
-    from .serving import GUNICORN_LIMITS, gunicorn_worker_class
+    from .serving import GUNICORN_KEEPALIVE, GUNICORN_LIMITS, gunicorn_worker_class
 
     if config.port == 0:  # gunicorn binds once in the master; pick the free port here so it can be announced
         import socket
@@ -363,6 +363,7 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
             self.cfg.set("worker_class", gunicorn_worker_class())  # gthread, journaling what it refuses before the app
             for name, value in GUNICORN_LIMITS.items():
                 self.cfg.set(name, value)
+            self.cfg.set("keepalive", GUNICORN_KEEPALIVE)
             self.cfg.set("threads", 8)
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 5)
