@@ -107,7 +107,12 @@ def run_cli(api: str, root: str, examples: int, seed: int | None, max_time: int 
 
 
 def run(
-    apis: tuple[str, ...] = APIS, examples: int = 5, seed: int | None = None, max_time: int | None = None, extra: list[str] | None = None
+    apis: tuple[str, ...] = APIS,
+    examples: int = 5,
+    seed: int | None = None,
+    max_time: int | None = None,
+    extra: list[str] | None = None,
+    extra_for: dict[str, list[str]] | None = None,
 ) -> list[CliRun]:
     """Serve the mock (loopback, a free port, a fresh database) and run the CLI over each spec in turn.
 
@@ -121,7 +126,8 @@ def run(
         with tempfile.TemporaryDirectory(prefix="medimock-st-") as workdir:  # .schemathesis/ caches land here, not in the checkout
             for api in apis:
                 requests.post(f"{root}/__mock__/reset", timeout=60).raise_for_status()
-                runs.append(run_cli(api, root, examples, seed, max_time, Path(workdir), list(extra or [])))
+                options = list(extra or []) + list((extra_for or {}).get(api, []))
+                runs.append(run_cli(api, root, examples, seed, max_time, Path(workdir), options))
     finally:
         mock.stop()
     return runs
