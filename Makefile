@@ -80,7 +80,7 @@ lint-specs: $(STAMP)
 	$(PY) -m medimock.spec_lint $(if $(API),--api $(API)) $(ARGS)
 
 # make verify-specs [API=clarius] [ARGS="--seed N --max-time S"]: schemathesis's CLI (st run: every phase, every check,
-# schemathesis.toml) against a served mock with the seeded credentials; 100 examples per operation, 300 s of
+# specs/schemathesis.toml) against a served mock with the seeded credentials; 100 examples per operation, 300 s of
 # fuzzing and stateful rounds per spec, a random seed (make test runs a small budget with a fixed seed)
 verify-specs: $(STAMP)
 	$(PY) -m medimock.verify_specs $(if $(API),--api $(API)) $(ARGS)

@@ -1,13 +1,12 @@
 """``make verify-specs``: schemathesis's own CLI against the mock, for each of the four specs, as a user runs it.
 
-    st run specs/<api>/openapi.yaml --url <the API on a served mock> <credentials> ...  (schemathesis.toml: every check)
+    st run specs/<api>/openapi.yaml --url <the API on a served mock> <credentials> ...  (specs/schemathesis.toml: every check)
 
 Every phase (examples, coverage, fuzzing, stateful), every check; the credentials are the mock's
 seeded ones (``GET /__mock__/credentials``: Clarius's API key, tscharts's token, a radiology Bearer
 token from its token endpoint, Ambra's administrator over HTTP basic). The mock is started here
 (``python -m mockserver --port 0``, loopback) and stopped after. Checks that cannot apply to an
-operation are turned off in one place, ``schemathesis.toml`` at the top of the repository, each
-with its reason.
+operation are turned off in one place, ``specs/schemathesis.toml``, each with its reason.
 
 ``make test`` runs a small budget (``tests/specs/test_schemathesis_cli.py``: a fixed seed and a
 few examples per operation); ``make verify-specs`` a large one (a random seed, 100 examples per
@@ -32,7 +31,7 @@ import requests
 from .target import EmbeddedMock
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "schemathesis.toml"
+CONFIG = ROOT / "specs" / "schemathesis.toml"
 APIS = ("clarius", "tscharts", "radiology", "ambra")
 MOUNTS = {"clarius": "", "tscharts": "", "radiology": "/radiology", "ambra": "/api/v3"}
 
@@ -92,7 +91,7 @@ def masked(command: list[str]) -> list[str]:
 def run_cli(api: str, root: str, examples: int, seed: int | None, max_time: int | None, workdir: Path, extra: list[str]) -> CliRun:
     """``st run`` over one spec against the API at its mount on ``root``."""
     command = [st_executable(), "--config-file", str(CONFIG), "--no-color", "run", str(ROOT / "specs" / api / "openapi.yaml")]
-    # every check: schemathesis.toml says `checks.enabled = true` (as --checks all), with its per-operation exceptions,
+    # every check: specs/schemathesis.toml says `checks.enabled = true` (as --checks all), with its per-operation exceptions,
     # which a --checks option would override
     command += ["--url", root + MOUNTS[api], "--max-examples", str(examples), "--generation-database", "none"]
     command += ["--request-timeout", "30", *credential_args(api, root)]
