@@ -15,7 +15,7 @@ FULL     ?=
 STRICT   ?=
 export PORT
 
-.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation
+.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation lint-specs verify-specs
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -74,6 +74,17 @@ spec-ambra: $(STAMP) ## regenerate specs/ambra/openapi.yaml from the vendor docu
 
 spec-ambra-check: $(STAMP) ## fail when specs/ambra/openapi.yaml is stale
 	$(PY) specs/ambra/derive.py --check
+
+# make lint-specs [API=clarius]: Spectral (spectral:oas) and Redocly (recommended), pinned, installed with npm
+# into ~/.cache/medimock on first use; fails on any error or warning (.spectral.yaml and redocly.yaml say what is off)
+lint-specs: $(STAMP)
+	$(PY) -m medimock.spec_lint $(if $(API),--api $(API)) $(ARGS)
+
+# make verify-specs [API=clarius] [ARGS="--seed N --max-time S"]: schemathesis's CLI (st run: every phase, every check,
+# specs/schemathesis.toml) against a served mock with the seeded credentials; 100 examples per operation, 300 s of
+# fuzzing and stateful rounds per spec, a random seed (make test runs a small budget with a fixed seed)
+verify-specs: $(STAMP)
+	$(PY) -m medimock.verify_specs $(if $(API),--api $(API)) $(ARGS)
 
 # make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
 mutation: $(STAMP)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-import orjson
+from . import jsonio
 
 SENSITIVE_PARAMETERS = frozenset(
     {"sid", "password", "client_secret", "access_token", "refresh_token", "token", "api_key", "apikey", "key", "secret", "code"}
@@ -77,7 +77,7 @@ class MockResponse:
             return self.body if isinstance(self.body, bytes) else str(self.body).encode()
         if self.body is None and self.status in (204, 304):
             return b""
-        return orjson.dumps(self.body)
+        return jsonio.dumps(self.body)
 
     @property
     def json_body(self) -> Any:

@@ -230,14 +230,14 @@ class MockApp:
             response = api.handlers[operation.operation_id](context)
             response = self._apply_defects(api, context, response)
         except Problem as problem:
-            if operation is not None:  # lets a dialect answer as the operation documents (e.g. its error types)
-                problem.extra.setdefault("operation_id", operation.operation_id)
-                problem.extra.setdefault("request", request)  # and as the request reads (e.g. which fields are empty)
-            response = dialect.render(problem)
-            for key, value in problem.headers.items():
-                response.headers.setdefault(key, value)
+            response = _render(dialect, problem, operation, request)
         except DropConnection:
             raise
+        except OverflowError as exc:
+            # A number from the request beyond what the store keeps (SQLite's 64-bit integers) or a date past
+            # year 9999: the client's input, in whichever handler it surfaced, so a 400 in the API's dialect.
+            out_of_range = Problem("invalid_request", 400, f"A number or date in the request is out of range ({exc}).")
+            response = _render(dialect, out_of_range, operation, request)
         except Exception as exc:
             log.exception("handler failed for %s %s", request.method, request.path)
             response = dialect.render(Problem("internal", 500, f"medimock internal error: {type(exc).__name__}: {exc}"))
@@ -336,6 +336,17 @@ class MockApp:
             if api.definition.credentials is not None:
                 out[api.name] = {"base_url": base_url + api.definition.mount, **api.definition.credentials(self, base_url)}
         return out
+
+
+def _render(dialect: Any, problem: Problem, operation: Operation | None, request: MockRequest) -> MockResponse:
+    """A problem in the API's dialect, answered as the operation documents (e.g. its error types)."""
+    if operation is not None:
+        problem.extra.setdefault("operation_id", operation.operation_id)
+        problem.extra.setdefault("request", request)  # and as the request reads (e.g. which fields are empty)
+    response: MockResponse = dialect.render(problem)
+    for key, value in problem.headers.items():
+        response.headers.setdefault(key, value)
+    return response
 
 
 @dataclass(frozen=True)

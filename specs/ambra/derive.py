@@ -683,7 +683,7 @@ def classify(name: str, description: str) -> tuple[str, dict[str, Any]]:
         if re.search(r"\b(hash|object)\b", lowered) and not re.search(r"\b(array|list)\b", lowered.split("hash")[0]):
             schema["contentSchema"] = {"type": "object"}
         elif re.search(r"\b(array|list)\b", lowered):
-            schema["contentSchema"] = {"type": "array"}
+            schema["contentSchema"] = {"type": "array", "items": {}}  # items: the document does not say what they are
         return "json", schema
     enum = ENUM_RE.search(desc)
     if enum:
@@ -707,7 +707,7 @@ def returned_schema(name: str, description: str) -> dict[str, Any]:
     if re.search(r"\bcomma (?:separated|delimited) list\b", lowered):
         return {"type": ["string", "null"]}
     if re.search(r"^(?:an? |the )?(?:json )?(?:array|list)\b|\b(?:an?|the|json) (?:json )?(?:array|list) of\b", lowered):
-        return {"type": "array"}
+        return {"type": "array", "items": {}}  # items: what the document says of them, if anything, is added by the caller
     if re.search(r"\bhash\b|\bjson object\b|^an object\b", lowered):
         return {"type": "object"}
     kind, schema = classify(name, desc)
@@ -1021,6 +1021,8 @@ class SpecBuilder:
                     if match:
                         json_type = {"boolean": "boolean", "array": "array", "number": "number"}.get(match.group(2) or "", "string")
                         props[match.group(1)] = {"type": json_type, "description": match.group(3)}
+                        if json_type == "array":
+                            props[match.group(1)]["items"] = {}
                 if props:
                     content = {"type": "object", "properties": props}
             if nested:
@@ -1058,7 +1060,9 @@ class SpecBuilder:
                 if not p.optional and p.name not in force_optional:
                     required.append(p.name)
             elif p.kind == "filter":
-                patterns[FILTER_PATTERN] = dict(ref("schemas", "FilterValue"), type="string", description=p.description)
+                # no sibling "type" here: x-ambra-query-patterns shares this node, and beside a $ref outside a schema
+                # (an extension) only summary and description may stand (Redocly's spec-ref-siblings)
+                patterns[FILTER_PATTERN] = dict(ref("schemas", "FilterValue"), description=p.description)
                 props["filter.tz"] = self.intern(dict(ref("schemas", "FilterTimeZone"), type="string"), "filter-tz")
                 kinds["filter.*"] = "filter"
                 if not any(q.name == "filter_id" for q in command.params):  # the Filter clauses' saved filters
