@@ -1,6 +1,7 @@
 """The mock's clock: the wall clock plus an offset kept in the shared store.
 
-``POST /__mock__/clock`` (``{"advance_seconds": N}``) moves it forward for every worker,
+``POST /__mock__/clock`` (``{"advance_seconds": N}``) moves it forward for every worker
+(``PUT`` with ``{"offset_seconds": N}`` sets it, for a test that puts it back as it found it),
 so whatever expires or progresses with time (radiology tokens and order statuses,
 Clarius research links) can be tested without waiting. A reset sets the offset back
 to 0. Any API reads it through ``MockClock(store)``.
@@ -56,3 +57,11 @@ class MockClock:
             conn.execute("INSERT OR IGNORE INTO mock_clock VALUES (1, 0)")
             conn.execute("UPDATE mock_clock SET offset_seconds = offset_seconds + ? WHERE id = 1", (seconds,))
             return float(conn.execute("SELECT offset_seconds FROM mock_clock WHERE id = 1").fetchone()[0])
+
+    def set_offset(self, seconds: float) -> float:
+        """Set the offset (a test putting the clock back where it found it)."""
+        if not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+            raise ValueError(f"the offset is 0 to {MAX_ADVANCE_SECONDS} seconds")
+        with self.store.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO mock_clock VALUES (1, ?)", (seconds,))
+        return seconds

@@ -11,6 +11,7 @@
     GET    /__mock__/health         liveness, with the APIs served
     GET    /__mock__/clock          the mock's clock (wall clock + offset)
     POST   /__mock__/clock          move it forward: {"advance_seconds": N} (what expires with time expires)
+    PUT    /__mock__/clock          set its offset: {"offset_seconds": N} (a test putting the clock back as it found it)
     ...and what each API adds (``/__mock__/clarius/exams``...).
 
 Errors are ``{"error": "<kind>", "detail": "..."}`` with a 4xx status.
@@ -76,6 +77,7 @@ class ControlApi:
             ("GET", "/health"): _health,
             ("GET", "/clock"): _clock,
             ("POST", "/clock"): _advance_clock,
+            ("PUT", "/clock"): _set_clock,
         }
         for api in app.apis:
             for route in api.definition.control_routes:
@@ -158,6 +160,16 @@ def _advance_clock(app: MockApp, request: MockRequest) -> MockResponse:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 * 365 * 86400:
         raise Problem("invalid_request", 400, 'The body is {"advance_seconds": N} with 0 <= N <= 10 years: the clock only moves forward.')
     app.clock.advance(float(seconds))
+    return json_response(clock_state(app))
+
+
+def _set_clock(app: MockApp, request: MockRequest) -> MockResponse:
+    """``{"offset_seconds": N}`` sets the offset (0 to 10 years): for a test that moved the clock to put it back."""
+    options = json_body(request)
+    seconds = options.get("offset_seconds") if isinstance(options, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 * 365 * 86400:
+        raise Problem("invalid_request", 400, 'The body is {"offset_seconds": N} with 0 <= N <= 10 years.')
+    app.clock.set_offset(float(seconds))
     return json_response(clock_state(app))
 
 

@@ -209,11 +209,15 @@ def test_processing_ends_through_the_control_api(client, creds, token):
     assert client.post(f"{API}/exams/dicom/{exam_id}", headers=token, json={}).status_code == 400
     listed = client.get("/__mock__/clarius/research/exams").get_json()["results"]
     assert next(e for e in listed if e["id"] == exam_id)["processing"] is True
-    assert client.post("/__mock__/clarius/research/exams/finish", json={"exam_id": exam_id}).status_code == 200
+    assert client.post("/__mock__/clarius/research/exams/processing", json={"exam_id": exam_id}).status_code == 200
     assert len(client.get(f"{API}/exams/rawdata/{exam_id}", headers=token).get_json()) == 2
     plain = client.post("/__mock__/clarius/exams", json={"customer_id": token_institution(creds)}).get_json()
     assert plain["processing"] is False and plain["exam_id"] == exam_id + 1
-    assert client.post("/__mock__/clarius/research/exams/finish", json={"exam_id": 10**6}).status_code == 404
+    assert client.post("/__mock__/clarius/research/exams/processing", json={"exam_id": 10**6}).status_code == 404
+    again = client.post(
+        "/__mock__/clarius/research/exams/processing", json={"exam_uuid": upload.get_json()["exam_uuid"], "processing": True}
+    )
+    assert again.status_code == 200 and client.get(f"{API}/exams/rawdata/{exam_id}", headers=token).status_code == 400
 
 
 def token_institution(creds):
@@ -245,10 +249,16 @@ def test_altered_links_are_refused(client, creds, token):
     assert client.get(path, query_string=tampered).status_code == 403
 
 
-def test_the_clock_moves_only_forward(client):
+def test_the_clock_advances_and_can_be_set_back(client, creds, token):
     assert client.post("/__mock__/clock", json={"advance_seconds": -5}).status_code == 400
     before = client.get("/__mock__/clock").get_json()["offset_seconds"]
     assert client.post("/__mock__/clock", json={"advance_seconds": 5}).get_json()["offset_seconds"] == before + 5
+    raw = client.get(f"{API}/exams/rawdata/{creds['research_exam_id']}", headers=token).get_json()[0]["raw_image"]
+    client.post("/__mock__/clock", json={"advance_seconds": 8 * DAY})
+    assert get(client, raw).status_code == 403
+    assert client.put("/__mock__/clock", json={"offset_seconds": before}).get_json()["offset_seconds"] == before
+    assert get(client, raw).status_code == 200, "setting the clock back (a test cleaning up) makes the link valid again"
+    assert client.put("/__mock__/clock", json={"offset_seconds": -1}).status_code == 400
 
 
 # -- DICOM ---------------------------------------------------------------------------------------

@@ -5,11 +5,11 @@
 notification to the registered ``notification_url`` from a background thread, so
 the call returns at once. Every attempt lands in the notification records. With
 ``"processing": true`` the exam's research data is still being processed (the Research
-API answers 400) until ``POST /__mock__/clarius/research/exams/finish`` says it is done.
+API answers 400) until ``POST /__mock__/clarius/research/exams/processing`` says it is done.
 
 Research API control routes (``/__mock__/clarius/research/...``): the exams with their
-numeric ids, finishing an exam's processing, revoking tokens, granting or withdrawing a
-user's Research Bundle. Links expire with the mock clock (``POST /__mock__/clock``).
+numeric ids, finishing (or restarting) an exam's processing, revoking tokens, granting or
+withdrawing a user's Research Bundle. Links expire with the mock clock (``POST /__mock__/clock``).
 """
 
 from __future__ import annotations
@@ -172,18 +172,23 @@ def research_exams(app: Any, request: MockRequest) -> MockResponse:
     return json_response({"count": len(found), "results": found})
 
 
-@API.control("POST", "/clarius/research/exams/finish", 'processing of an exam is done: {"exam_id": N} (or "exam_uuid")')
-def finish_processing(app: Any, request: MockRequest) -> MockResponse:
-    options = _research_options(request, {"exam_id", "exam_uuid"})
+@API.control(
+    "POST", "/clarius/research/exams/processing", 'finish (or restart) the processing of an exam: {"exam_id": N, "processing": false}'
+)
+def set_processing(app: Any, request: MockRequest) -> MockResponse:
+    options = _research_options(request, {"exam_id", "exam_uuid", "processing"})
     db = ResearchStore(app.store)
+    processing = options.get("processing", False)
+    if not isinstance(processing, bool):
+        raise Problem("invalid_request", 400, "processing must be true or false (default false: processing is done).")
     exam_id = options.get("exam_id")
     if exam_id is None and isinstance(options.get("exam_uuid"), str):
         exam_id = db.exam_id(options["exam_uuid"])
     if isinstance(exam_id, str) and exam_id.isdigit():
         exam_id = int(exam_id)
-    if not isinstance(exam_id, int) or isinstance(exam_id, bool) or not db.finish(exam_id):
+    if not isinstance(exam_id, int) or isinstance(exam_id, bool) or not db.set_processing(exam_id, processing):
         raise Problem("not_found", 404, 'No such exam; give {"exam_id": N} or {"exam_uuid": "..."} of an existing exam.')
-    return json_response({"exam_id": exam_id, "processing": False})
+    return json_response({"exam_id": exam_id, "processing": processing})
 
 
 @API.control("POST", "/clarius/research/tokens/revoke", 'revoke research tokens: {"token": "..."} or {"username": "..."}')

@@ -119,7 +119,7 @@ API.defect(
         "the Raw Data and DICOM APIs serve users without the Research Bundle",
     )
 )
-API.defect(Defect("clarius.research_processing_served", "the Raw Data API serves an exam that is still being processed"))
+API.defect(Defect("clarius.research_processing_served", "the Raw Data and DICOM APIs serve an exam that is still being processed"))
 API.defect(
     Defect(
         "clarius.dicom_wrong_transfer_syntax",

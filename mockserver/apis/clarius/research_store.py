@@ -198,7 +198,7 @@ class ResearchStore:
             )
             return int(conn.execute("SELECT id FROM clarius_research_exams WHERE exam_uuid = ?", (exam_uuid,)).fetchone()[0])
 
-    def finish(self, exam_id: int) -> bool:
-        """Processing is done: the exam's raw data and DICOM can be had."""
+    def set_processing(self, exam_id: int, processing: bool) -> bool:
+        """Processing is done (False: the exam's raw data and DICOM can be had), or starts again (True)."""
         with self.store.write() as conn:
-            return conn.execute("UPDATE clarius_research_exams SET processing = 0 WHERE id = ?", (exam_id,)).rowcount == 1
+            return conn.execute("UPDATE clarius_research_exams SET processing = ? WHERE id = ?", (int(processing), exam_id)).rowcount == 1
