@@ -239,6 +239,14 @@ def test_links_expire_after_seven_days_of_the_mock_clock(client, creds, token):
     assert get(client, fresh).status_code == 200, "a new call gives a new link"
 
 
+def test_the_journal_keeps_no_link_signature(client, creds, token):
+    raw = client.get(f"{API}/exams/rawdata/{creds['research_exam_id']}", headers=token).get_json()[0]["raw_image"]
+    assert get(client, raw).status_code == 200
+    entry = client.get("/__mock__/requests?limit=1").get_json()["results"][0]
+    assert entry["path"].startswith("/media/clarius/research/raw/") and entry["status"] == 200
+    assert "X-Amz-Signature=%5Bredacted%5D" in entry["query"] and raw.rsplit("=", 1)[1] not in entry["query"]
+
+
 def test_altered_links_are_refused(client, creds, token):
     raw = client.get(f"{API}/exams/rawdata/{creds['research_exam_id']}", headers=token).get_json()[0]["raw_image"]
     path, query = urlsplit(raw).path, urlsplit(raw).query

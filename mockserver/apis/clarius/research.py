@@ -25,6 +25,7 @@ import re
 import secrets
 import zipfile
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -221,8 +222,6 @@ def _attachment(data: bytes, content_type: str, name: str) -> MockResponse:
 
 
 def raw_image(app: Any, capture_uuid: str, name: str) -> MockResponse:
-    from . import imaging
-
     store = ResearchStore(app.store)
     row = app.store.query_one("SELECT exam_uuid FROM clarius_captures WHERE capture_uuid = ?", (capture_uuid,))
     exam_id = store.exam_id(row["exam_uuid"]) if row is not None else None
@@ -230,14 +229,24 @@ def raw_image(app: Any, capture_uuid: str, name: str) -> MockResponse:
     info = next((i for i in capture_infos(exam) if i.capture_uuid == capture_uuid), None) if exam is not None else None
     if info is None or raw_file_name(info) != name:
         raise S3Error("NoSuchKey", "The specified key does not exist.", status=404)
-    pictures = [imaging.jpeg(imaging.pre_scan(capture_uuid, info.probe.lines, info.samples, f, info.frames)) for f in range(info.frames)]
+    return _attachment(raw_image_bytes(info), "image/jpeg" if info.frames == 1 else "application/zip", name)
+
+
+@lru_cache(maxsize=32)
+def raw_image_bytes(info: research_fixtures.CaptureInfo) -> bytes:
+    """The pre-scan JPEG of a still capture, or a ZIP of one JPEG a frame for a cine."""
+    from . import imaging
+
+    pictures = [
+        imaging.jpeg(imaging.pre_scan(info.capture_uuid, info.probe.lines, info.samples, f, info.frames)) for f in range(info.frames)
+    ]
     if len(pictures) == 1:
-        return _attachment(pictures[0], "image/jpeg", name)
+        return pictures[0]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for file_name, picture in zip(info.file_names, pictures, strict=True):
             archive.writestr(file_name, picture)
-    return _attachment(buffer.getvalue(), "application/zip", name)
+    return buffer.getvalue()
 
 
 def dicom_download(app: Any, exam_id: int, token: str, name: str) -> MockResponse:
