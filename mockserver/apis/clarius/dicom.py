@@ -302,6 +302,7 @@ def capture_dataset(exam: ResearchExam, info: research_fixtures.CaptureInfo, num
     ds.OperatorIdentificationSequence[0].PersonIdentificationCodeSequence = [Dataset()]
     code = ds.OperatorIdentificationSequence[0].PersonIdentificationCodeSequence[0]
     code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = operator_id, "L", "Operator ID"
+    ds.OperatorIdentificationSequence[0].InstitutionName = exam.institution_name[:64]
     ds.ManufacturerModelName = info.probe.model
     ds.PatientName = patient_name(patient)
     ds.PatientID = str(patient.get("identifier", ""))
@@ -318,12 +319,13 @@ def capture_dataset(exam: ResearchExam, info: research_fixtures.CaptureInfo, num
     ds.MechanicalIndex = f"{info.mi:.3f}"
     ds.BoneThermalIndex = f"{info.tib:.3f}"
     ds.SoftTissueThermalIndex = f"{info.tis:.3f}"
-    ds.TransducerFrequency = int(info.probe.frequency_mhz * 1000)
     ds.StudyInstanceUID = study_uid(exam.exam_uuid)
     ds.SeriesInstanceUID = generate_uid(prefix=None, entropy_srcs=[exam.exam_uuid, options.token()])
     ds.StudyID = str(exam.id)[:16]
     ds.SeriesNumber = 1
+    ds.Laterality = ""  # type 2C: empty, the application says no paired organ
     ds.InstanceNumber = number
+    ds.PatientOrientation = ""
     burned = options.burned()
     ds.BurnedInAnnotation = "YES" if "demographics" in burned else "NO"
     ds.ImageComments = "Burned-in overlays: " + (", ".join(burned) if burned else "none")
