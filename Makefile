@@ -12,6 +12,7 @@ SPAWN_RATE ?= 5
 DURATION ?= 30s
 WORKERS  ?= 1
 FULL     ?=
+STRICT   ?=
 export PORT
 
 .PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation
@@ -35,17 +36,17 @@ test: $(STAMP)
 ifeq ($(strip $(TARGET)),)
 	$(PY) -m pytest tests contracts --junitxml=reports/junit.xml $(PYTEST_ARGS)
 else
-	MEDIMOCK_TARGET=$(TARGET) $(PY) -m pytest $(if $(API),contracts/$(API),contracts) --junitxml=reports/junit-contracts.xml $(PYTEST_ARGS)
+	MEDIMOCK_TARGET=$(TARGET) $(if $(STRICT),MEDIMOCK_STRICT=1) $(PY) -m pytest $(if $(API),contracts/$(API),contracts) --junitxml=reports/junit-contracts.xml $(PYTEST_ARGS)
 endif
 
 unit: $(STAMP) ## the mock's own tests only
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
-# make contract API=clarius TARGET=https://your-server   (TARGET is that API's base URL)
+# make contract API=clarius TARGET=https://your-server [STRICT=1]  (TARGET is that API's base URL; STRICT=1: conventions fail too)
 contract: $(STAMP)
 	$(if $(API),,$(error API=clarius|tscharts|radiology|ambra is required))
 	$(if $(TARGET),MEDIMOCK_$(shell echo $(API) | tr a-z A-Z)_URL=$(TARGET)) \
-	$(if $(FULL),MEDIMOCK_CONTRACT_EXAMPLES=200) \
+	$(if $(FULL),MEDIMOCK_CONTRACT_EXAMPLES=200) $(if $(STRICT),MEDIMOCK_STRICT=1) \
 	$(PY) -m pytest contracts/$(API) --junitxml=reports/junit-contract-$(API).xml $(PYTEST_ARGS)
 
 # make load API=clarius|clarius-research|ambra [TARGET=<url>] [USERS=10] [SPAWN_RATE=5] [DURATION=30s] [WORKERS=N]

@@ -261,13 +261,14 @@ class SetupStep:
         self._failed_in: str | None = None
 
     def get(self, request: pytest.FixtureRequest) -> Any:
-        from .verdict import ContractViolation
+        from .verdict import ContractViolation, conventions_warn
 
         if self._failed_in is not None:
             pytest.skip(f"set-up step {self.name!r} failed on this target; the failure is reported once, by {self._failed_in}")
         if not self._done:
             try:
-                self._value = self.make()
+                with conventions_warn():  # the tests check the conventions; set-up stops only on the document
+                    self._value = self.make()
             except ContractViolation:
                 self._failed_in = request.node.nodeid
                 raise

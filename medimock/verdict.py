@@ -29,7 +29,7 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -259,6 +259,7 @@ class Finding:
 
 _state = threading.local()
 _listeners: list[Callable[[Finding], None]] = []
+_checked_listeners: list[Callable[[Any], None]] = []  # told of every reply a check looked at
 _strict_override: list[bool] = []
 
 
@@ -276,6 +277,16 @@ def set_strict(value: bool | None) -> None:
         _strict_override.append(bool(value))
 
 
+@contextlib.contextmanager
+def conventions_warn() -> Iterator[None]:
+    """Within: conventions only warn, even in strict mode (for shared set-up, which must not stop on them)."""
+    _strict_override.append(False)
+    try:
+        yield
+    finally:
+        _strict_override.pop()
+
+
 def add_listener(listener: Callable[[Finding], None]) -> None:
     if listener not in _listeners:
         _listeners.append(listener)
@@ -284,6 +295,17 @@ def add_listener(listener: Callable[[Finding], None]) -> None:
 def remove_listener(listener: Callable[[Finding], None]) -> None:
     if listener in _listeners:
         _listeners.remove(listener)
+
+
+def add_checked_listener(listener: Callable[[Any], None]) -> None:
+    """``listener(response)`` for every reply an ``expect`` looked at, passed or not (coverage counts them)."""
+    if listener not in _checked_listeners:
+        _checked_listeners.append(listener)
+
+
+def remove_checked_listener(listener: Callable[[Any], None]) -> None:
+    if listener in _checked_listeners:
+        _checked_listeners.remove(listener)
 
 
 def begin_test() -> None:
@@ -398,7 +420,20 @@ def report(finding: Finding, reply: str = "") -> None:
     notify(finding)
     if finding.fails:
         raise ContractViolation(finding.text, finding)
-    warnings.warn(ConventionWarning(finding.text), stacklevel=3)
+    warnings.warn(ConventionWarning(finding.text), stacklevel=_caller_level())
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _caller_level() -> int:
+    """The stacklevel of the first frame outside medimock (the suite's line that made the check)."""
+    import sys
+
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 def notify(finding: Finding) -> None:
@@ -414,6 +449,10 @@ def expect(source: Source, condition: Any, message: str, response: Any = None, *
     ``response`` (a ``requests.Response``) is the exchange the check looked at: the failure names
     its operation and status, shows its content type and first bytes, and a curl that sends it again.
     """
+    if response is not None:
+        for listener in list(_checked_listeners):
+            with contextlib.suppress(Exception):  # an observer must never change a verdict
+                listener(response)
     if condition:
         return True
     finding = Finding(source, message, strict(), check=check)

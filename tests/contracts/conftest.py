@@ -16,7 +16,6 @@ import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +23,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERS = Path(__file__).resolve().parent / "servers"
-# what a suite must never end in: an exception from deep inside a test instead of a verdict
-CRASHES = re.compile(r"\[unreadable reply\]|JSONDecodeError|KeyError|IndexError|TypeError|AttributeError|UnicodeDecodeError|^assert ", re.M)
+# what a suite must never end in: an exception from deep inside a test instead of a verdict (JUnit's message:
+# the exception's type and text; "failed on setup with ..." for a fixture), or the crash net's marker
+CRASHES = re.compile(
+    r'^(?:failed on (?:setup|teardown) with ")?(?:[\w.]*\.)?(?:JSONDecodeError|KeyError|IndexError|TypeError|AttributeError|UnicodeDecodeError|ValueError)\b'
+    r"|^(?:failed on (?:setup|teardown) with \")?AssertionError: assert |\[unreadable reply\]"
+)
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Case:
     name: str  # "test_workflows.py::test_image_lifecycle" (the node id below contracts/<api>/)
     outcome: str  # passed, failed, error, skipped
     text: str = ""
+    message: str = ""  # JUnit's message: the exception's type and first line
     properties: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -69,16 +73,17 @@ def parse_junit(path: Path, api: str) -> dict[str, Case]:
     for testcase in ET.parse(path).iter("testcase"):
         module = (testcase.get("classname") or "").rsplit(".", 1)[-1]
         name = f"{module}.py::{testcase.get('name')}"
-        outcome, text = "passed", ""
+        outcome, text, message = "passed", "", ""
         for child in testcase:
             if child.tag in ("failure", "error", "skipped"):
                 outcome = {"failure": "failed"}.get(child.tag, child.tag)
-                text = (child.get("message") or "") + "\n" + (child.text or "")
+                message = child.get("message") or ""
+                text = message + "\n" + (child.text or "")
         properties = [(p.get("name") or "", p.get("value") or "") for p in testcase.iter("property")]
         if name in cases and outcome == "passed":  # a teardown error is a second testcase of the same name
             cases[name].properties += properties
             continue
-        cases[name] = Case(name, outcome, text, properties)
+        cases[name] = Case(name, outcome, text, message, properties)
     return cases
 
 
@@ -107,11 +112,9 @@ def serve() -> Iterator[Callable[..., str]]:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
+            process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 @pytest.fixture
