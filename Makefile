@@ -49,10 +49,10 @@ contract: $(STAMP)
 	$(if $(FULL),MEDIMOCK_CONTRACT_EXAMPLES=200) $(if $(STRICT),MEDIMOCK_STRICT=1) \
 	$(PY) -m pytest contracts/$(API) --junitxml=reports/junit-contract-$(API).xml $(PYTEST_ARGS)
 
-# make load API=clarius|ambra [TARGET=<url>] [USERS=10] [SPAWN_RATE=5] [DURATION=30s] [WORKERS=N]
+# make load API=clarius|clarius-research|ambra [TARGET=<url>] [USERS=10] [SPAWN_RATE=5] [DURATION=30s] [WORKERS=N]
 #           [THRESHOLDS=loadtests/thresholds.yaml] [MAX_P95_MS=..] [MAX_FAILURE_RATIO=..] [MIN_RPS=..]
 load: $(STAMP)
-	$(if $(API),,$(error API=clarius|ambra is required))
+	$(if $(API),,$(error API=clarius|clarius-research|ambra is required))
 	$(PY) -m loadtests.run --api $(API) $(if $(TARGET),--target $(TARGET)) --users $(USERS) --spawn-rate $(SPAWN_RATE) \
 	  --duration $(DURATION) $(if $(filter-out 0 1,$(WORKERS)),--workers $(WORKERS)) $(if $(THRESHOLDS),--thresholds $(THRESHOLDS)) \
 	  $(if $(MAX_P95_MS),--max-p95-ms $(MAX_P95_MS)) $(if $(MAX_FAILURE_RATIO),--max-failure-ratio $(MAX_FAILURE_RATIO)) \

@@ -1,6 +1,6 @@
 """Run a Locust scenario headless, judge it against thresholds, write its reports under reports/.
 
-    python -m loadtests.run --api clarius|ambra [--target URL] [--users 10] [--spawn-rate 5] [--duration 30s]
+    python -m loadtests.run --api clarius|clarius-research|ambra [--target URL] [--users 10] [--spawn-rate 5] [--duration 30s]
         [--max-p95-ms 500] [--max-failure-ratio 0] [--min-rps 50] [--thresholds loadtests/thresholds.yaml]
         [--workers N] [--remote-workers M --master-bind-host 0.0.0.0]
 
@@ -19,7 +19,8 @@ any failed request fails the run.
 ``--remote-workers M`` the master also waits for M workers started on other hosts
 (``locust -f loadtests/<api>.py --worker --master-host <this host>``).
 
-Scenarios: ``clarius`` (loadtests/clarius.py) and ``ambra`` (loadtests/ambra.py). Ambra
+Scenarios: ``clarius`` (loadtests/clarius.py), ``clarius-research`` (loadtests/clarius_research.py:
+the Research API of the same mock) and ``ambra`` (loadtests/ambra.py). Ambra
 keeps at most 10 sessions per user, so the Ambra users share sessions: the Locust processes
 started here get AMBRA_SESSIONS (sessions per process) so that together they open 8; give
 remote workers AMBRA_SESSIONS yourself (default 2 each).
@@ -41,7 +42,12 @@ import yaml
 
 from medimock.target import EmbeddedMock
 
-SCENARIOS = {"clarius": Path(__file__).with_name("clarius.py"), "ambra": Path(__file__).with_name("ambra.py")}
+SCENARIOS = {
+    "clarius": Path(__file__).with_name("clarius.py"),
+    "clarius-research": Path(__file__).with_name("clarius_research.py"),
+    "ambra": Path(__file__).with_name("ambra.py"),
+}
+MOCK_API = {"clarius-research": "clarius"}  # the API of the mock a scenario needs, when its name is not one
 AMBRA_SESSION_BUDGET = 8  # Ambra drops a user's oldest session beyond 10: the Locust processes share 8
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     embedded = None
     target = args.target
     if target is None:
-        embedded = EmbeddedMock(["--api", args.api])
+        embedded = EmbeddedMock(["--api", MOCK_API.get(args.api, args.api)])
         target = embedded.start()
     host = urlparse(target).hostname or ""
     if host not in LOOPBACK and not host.startswith("127.") and not args.allow_remote:

@@ -40,7 +40,19 @@ MOUNTS = {"clarius": "", "tscharts": "", "ambra": "/api/v3", "radiology": "/radi
 
 # API -> {credential name: environment variable}
 CREDENTIAL_ENV = {
-    "clarius": {"api_key": "CLARIUS_API_KEY"},
+    "clarius": {
+        "api_key": "CLARIUS_API_KEY",
+        # the Research API (a research user with the Research Bundle, and exams of its institution)
+        "research_username": "CLARIUS_RESEARCH_USERNAME",
+        "research_password": "CLARIUS_RESEARCH_PASSWORD",
+        "research_exam_id": "CLARIUS_RESEARCH_EXAM_ID",  # an exam the user may read, processed
+        "research_processing_exam_id": "CLARIUS_RESEARCH_PROCESSING_EXAM_ID",  # one still being processed
+        "research_other_exam_id": "CLARIUS_RESEARCH_OTHER_EXAM_ID",  # an exam of another institution
+        "research_unknown_exam_id": "CLARIUS_RESEARCH_UNKNOWN_EXAM_ID",  # an id no exam has
+        "research_no_bundle_username": "CLARIUS_RESEARCH_NO_BUNDLE_USERNAME",  # a user without the Research Bundle
+        "research_no_bundle_password": "CLARIUS_RESEARCH_NO_BUNDLE_PASSWORD",
+        "research_expired_link": "CLARIUS_RESEARCH_EXPIRED_LINK",  # a raw_image or download_url older than 7 days
+    },
     "tscharts": {
         "token": "TSCHARTS_TOKEN",
         "username": "TSCHARTS_USERNAME",

@@ -16,6 +16,7 @@ from . import jsonio
 
 SENSITIVE_PARAMETERS = frozenset(
     {"sid", "password", "client_secret", "access_token", "refresh_token", "token", "api_key", "apikey", "key", "secret", "code"}
+    | {"x-amz-signature", "x-amz-credential", "x-amz-security-token"}  # presigned links (Clarius research downloads)
 )
 _REDACTED = "%5Bredacted%5D"  # "[redacted]", URL-encoded
 

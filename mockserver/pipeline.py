@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from . import clock as clock_module
 from . import faults as faults_module
 from . import journal as journal_module
 from .api import ApiDefinition, Context, Handler, Principal
+from .clock import MockClock
 from .config import MockConfig
 from .faults import DropConnection, FaultDecision, Faults
 from .http import MockRequest, MockResponse, Problem, redact_query
@@ -71,6 +73,8 @@ class MockApp:
         self.config = config or MockConfig()
         self.store = store or Store(self.config.db)
         self.store.register(faults_module.SCHEMA)
+        self.store.register(clock_module.SCHEMA)
+        self.clock = MockClock(self.store)  # wall clock + an offset the control API moves (/__mock__/clock)
         # The journal has a database file of its own beside the store's: its writes (a batch every 50 ms
         # under load) would otherwise count as changes to the data and empty every ``Store.cached`` page.
         self.journal_store = Store(journal_module.path_beside(self.store.path))

@@ -256,14 +256,14 @@ def test_token_expires_after_an_hour(client, creds):
 
 
 def test_expiry_follows_the_wall_clock(make, monkeypatch):
-    import mockserver.apis.radiology.store as store_module
+    import mockserver.clock as clock_module
 
     client = make().test_client()
     creds = credentials(client)
     access = bearer(token(client, clients_of(creds)["ris"]))
     query = {"order_id": creds["examples"]["order_id"]}
-    real = store_module.time.time
-    monkeypatch.setattr(store_module.time, "time", lambda: real() + 3601)
+    real = clock_module.time.time
+    monkeypatch.setattr(clock_module.time, "time", lambda: real() + 3601)
     assert_error(client.get(f"{R}/status", query_string=query, headers=access), 401, "invalid_token")
 
 
