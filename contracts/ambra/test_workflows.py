@@ -155,6 +155,7 @@ INHERIT_SID = Document(DOCUMENT, "The templated values can use dot notation")  #
 LOGIN = block("/session/login", "Returns status • OK", 3)  # status, sid, uuid
 LOGIN_REFUSED = block("/session/login", "INVALID_CREDENTIALS • Invalid user name or password.")
 LOGIN_IS_POST = Document.of(POST_ONLY, block("/session/login", "The call must be a POST"))
+SESSION_CAP = block("/session/login", "A user can have up to 10 active sessions")
 SESSION_USER = Document.of(Document(DOCUMENT, "Get the user information for the session owner"), returns("/session/user"))
 SESSION_EXPIRE = block("/session/user", "session_expire • The session expiration value in minutes")
 TTL = block("/session/ttl", "ttl • Number of minutes the session has to live")
@@ -591,6 +592,27 @@ def test_logout_invalidates_the_sid(ambra):
     finally:
         ambra.call("/session/logout", sid=sid)
         ambra.call("/session/logout", sid=second)
+
+
+def test_eleventh_session_drops_the_oldest(ambra):
+    """The document: "A user can have up to 10 active sessions. Old sessions are dropped first." Tried with a user other
+    than the administrator, whose session the suite keeps for its whole run."""
+    creds = ambra.credentials
+    users = [(creds.get(f"{kind}_login"), creds.get(f"{kind}_password")) for kind in ("phr", "user")]
+    login, password = next(((name, secret) for name, secret in users if name and secret), (None, None))
+    if not (login and password):
+        pytest.skip("the target names no user besides the administrator (AMBRA_PHR_LOGIN or AMBRA_USER_LOGIN)")
+    sids: list[str] = []
+    try:
+        for _ in range(11):
+            sids.append(ambra.login(login, password))
+        dropped = Document.of(SESSION_CAP, AUTHORIZATION)
+        refused(ambra, ambra.call("/session/ttl", sid=sids[0]), f"the oldest of eleven sessions of {login}", dropped)
+        for index, sid in enumerate(sids[1:], 2):
+            ok(ambra, "/session/ttl", sid=sid, source=SESSION_CAP, what=f"session {index} of 11 of {login}")
+    finally:
+        for sid in sids:
+            ambra.call("/session/logout", sid=sid)
 
 
 @pytest.mark.parametrize("sid", [None, "", "not-a-session", UNKNOWN])

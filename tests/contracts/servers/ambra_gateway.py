@@ -31,7 +31,8 @@ Differences from medimock's conventions (the suite must only WARN, unless the ru
 Off unless asked for (``--quirks delete-ignored``): ``/group/delete`` answers OK and deletes nothing,
 so that a run leaves a group behind (the suite must say so).
 
-Run as ``python ambra_gateway.py [--quirks a,b]`` (default: every quirk above but delete-ignored): the first line printed is
+Run as ``python ambra_gateway.py [--quirks a,b]`` (default: every quirk above but delete-ignored, which
+``--quirks default,delete-ignored`` adds): the first line printed is
 ``listening on http://127.0.0.1:PORT``; the API is at ``/api/v3``. ``GET /credentials`` (not part of
 the API) gives the seeded users as the suite's ``AMBRA_*`` variables, for the test that starts it.
 """
@@ -212,9 +213,9 @@ def _header_words(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quirks", default=",".join(QUIRKS), help="comma-separated quirks to switch on (default: all)")
+    parser.add_argument("--quirks", default="default", help="comma-separated quirks to switch on ('default': every one of QUIRKS)")
     args, rest = parser.parse_known_args()
-    quirks = {q for q in args.quirks.split(",") if q}
+    quirks = {q for q in args.quirks.split(",") if q and q != "default"} | (set(QUIRKS) if "default" in args.quirks.split(",") else set())
     unknown = quirks - set(QUIRKS) - set(ON_REQUEST)
     if unknown:
         parser.error(f"unknown quirks: {sorted(unknown)}")
