@@ -247,6 +247,9 @@ SID_HEADER = Convention(
     "the document passes an inherited sid to the bundled calls in the X-AmbraHealth-SID header; that the bundle call "
     "itself takes its sid from that header is medimock's reading",
 )
+EMPTY_BUNDLE = Convention(
+    "empty-bundle", "the document asks for a JSON array of hashes, and does not say whether an empty one is malformed; medimock refuses it"
+)
 REPLY_SCHEMA = Convention(
     "reply-schema",
     "the spec's reply schemas type what the document's Returns lines only name (integers, 0/1 flags, enums, nested "
@@ -1059,10 +1062,11 @@ def test_generic_list_filter_and_sort(ambra, account, customfields):
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 def test_sort_by_one_field(ambra, namespace, studies, field_name, direction):
     params = {"filter.phi_namespace.equals": namespace, "sort_by": f"{field_name}-{direction}"}
+    if sum(s.get(field_name) is not None for s in studies) < len(studies) // 2:
+        pytest.skip(f"fewer than half of the namespace's studies have a {field_name} to sort by")
     ranked, _ = walk(ambra, "/study/list", "studies", params, 5000)
     values = [s.get(field_name) for s in ranked]
     known = [v for v in values if v is not None]
-    expect(SORT_ORDER, len(known) >= len(values) // 2, f"most studies have a {field_name}", ranked.response)
     nulls = [i for i, v in enumerate(values) if v is None]
     together = nulls in ([], list(range(len(nulls))), list(range(len(values) - len(nulls), len(values))))
     expect(SORT_NULLS, together, "studies without it sort together", ranked.response)
@@ -1077,10 +1081,11 @@ def test_sort_by_one_field(ambra, namespace, studies, field_name, direction):
 
 def test_sort_by_several_fields(ambra, namespace, studies):
     params = {"filter.phi_namespace.equals": namespace, "sort_by": "modality-asc,image_count-desc"}
+    if len({s.get("modality") for s in studies}) < 2:
+        pytest.skip("the namespace's studies are all of one modality: a second sort key would never be used")
     ranked, _ = walk(ambra, "/study/list", "studies", params, 5000)
     keys = [(str(s.get("modality")), -number(s.get("image_count"))) for s in ranked]
     expect(SORT_ORDER, keys == sorted(keys), f"{params['sort_by']} sorts by modality, then by image_count descending", ranked.response)
-    expect(SORT_ORDER, len({s.get("modality") for s in ranked}) > 1, "the data holds several modalities", ranked.response)
     page_two = ok(ambra, "/study/list", {**params, "sort_by": "image_count-desc", "page.rows": 5, "page.number": 2})
     by_count = sorted(studies, key=lambda s: -number(s.get("image_count")))
     second = [s.get("image_count") for s in page_two.get("studies") or [] if isinstance(s, dict)]
@@ -1378,7 +1383,7 @@ def test_bundle_inherit_sid(ambra):
 def test_malformed_bundle_is_400(ambra, body):
     response = bundle(ambra, None, data=body, headers={"Content-Type": "application/json"})
     expect(
-        BUNDLE_REPLIES,
+        EMPTY_BUNDLE if body == b"[]" else Document.of(BUNDLE, BUNDLE_REPLIES),
         response.status_code == 400,
         f"a bundle that is not a JSON array of hashes with a URL is refused with HTTP 400; it answered {response.status_code}",
         response,
