@@ -13,6 +13,12 @@ Every call is a form POST (or a GET with the same parameters) to ``<base>/<group
 errors are HTTP 412 hashes, a bad session a 401. The suite keeps one administrator session for
 its whole run: nothing the suite sends may end it (logout, /user/delete and the calls that
 change the caller's own account run with throw-away sessions, see ``Ambra.throwaway_sid``).
+
+Every session id and OAuth token the suite obtains is registered as a credential, so a failure's curl
+shows ``${AMBRA_SID}`` (with the /session/login curl that sets it) instead of the value. The run ends
+by comparing what the account lists (users, groups, locations, customfields, webhooks, roles, and the
+studies the administrator sees) with what it listed before: anything the suite left, or removed that
+was not its own, fails the run (``medimock.suite.Inventory``).
 """
 
 from __future__ import annotations
@@ -29,16 +35,49 @@ import requests
 import schemathesis
 import yaml
 
-from medimock.suite import SPECS, coin, is_negative, require
+from medimock.conformance.curl import register_secret
+from medimock.suite import SPECS, Inventory, check_base_url, coin, is_negative, require
 from medimock.target import ApiTarget, Target
+from medimock.verdict import Document, expect, field, json_body
 
 SPEC = SPECS / "ambra" / "openapi.yaml"
 _DEFAULT = object()
+PREAMBLE = "ambra-v3-services-api-preamble.txt"
+DOCUMENT = "ambra-v3-services-api.txt"
+STATUS_FIELD = Document(PREAMBLE, "Every returned data structure has a status field that holds either OK or ERROR")
+LOGIN = Document(DOCUMENT, "Returns status • OK", 3, after="URL /session/login")  # status, sid, uuid
+
+# which shell variable stands for the session of which configured user, and the variables of its login
+SID_VARIABLES = {
+    "login": ("AMBRA_SID", "AMBRA_LOGIN", "AMBRA_PASSWORD"),
+    "user_login": ("AMBRA_USER_SID", "AMBRA_USER_LOGIN", "AMBRA_USER_PASSWORD"),
+    "phr_login": ("AMBRA_PHR_SID", "AMBRA_PHR_LOGIN", "AMBRA_PHR_PASSWORD"),
+}
+# what the run compares before and after: (kind, list command, its collection, the parameter naming the
+# account (None: every study the administrator sees), the id field, whether the list is paged)
+INVENTORY = (
+    ("user", "/account/user/list", "users", "uuid", "user_id", True),
+    ("group", "/group/list", "groups", "account_id", "uuid", True),
+    ("location", "/location/list", "locations", "account_id", "uuid", True),
+    ("customfield", "/customfield/list", "customfields", "account_id", "uuid", True),
+    ("webhook", "/webhook/list", "webhooks", "account_id", "uuid", False),
+    ("role", "/role/list", "roles", "account_id", "uuid", True),
+    ("study", "/study/list", "studies", None, "uuid", True),
+)
+INVENTORY_PAGES = 40  # of 5000 rows each
 
 
 def load_document() -> dict[str, Any]:
     with open(SPEC, encoding="utf-8") as handle:
         return dict(yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # the C *safe* loader
+
+
+def parsed(response: requests.Response) -> Any:
+    """The JSON of a reply, or None: for the suite's own bookkeeping, which must never fail a check or crash."""
+    try:
+        return json.loads(response.content) if response.content else None
+    except ValueError:
+        return None
 
 
 class Ambra:
@@ -53,6 +92,8 @@ class Ambra:
         self.sid = self.login(login, password)
         self._throwaway = itertools.count(1)
         self.throwaway_users: list[tuple[str, str]] = []  # (email, password) of users the suite created
+        self._account: dict[str, str] = {}
+        self._listable: set[str] | None = None  # the kinds of INVENTORY the target listed before the run
 
     @property
     def credentials(self) -> dict[str, Any]:
@@ -80,35 +121,69 @@ class Ambra:
             return self.session.get(self.url(path), params=values, headers=headers, timeout=60, **kwargs)
         return self.session.post(self.url(path), data=values, headers=headers, timeout=60, **kwargs)
 
-    def ok(self, path: str, params: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    def ok(self, path: str, params: dict[str, Any] | None = None, *, source: Any = STATUS_FIELD, **kwargs: Any) -> dict[str, Any]:
+        """A command that must succeed: HTTP 200 and a hash with status OK (else a failure through ``source``)."""
         response = self.call(path, params, **kwargs)
-        assert response.status_code == 200, f"{path} {params or {}}: {describe(response)}"
-        body = response.json()
-        assert isinstance(body, dict) and body.get("status") == "OK", f"a 200 reply holds status OK: {describe(response)}"
-        return body
+        expect(source, response.status_code == 200, f"{path} succeeds (HTTP 200, status OK); it answered {response.status_code}", response)
+        body = json_body(response, source, f"the {path} reply")
+        expect(STATUS_FIELD, isinstance(body, dict) and body.get("status") == "OK", f"a 200 reply of {path} holds status OK", response)
+        return body if isinstance(body, dict) else {}
 
     def login(self, login: str, password: str) -> str:
+        """A new session of ``login`` (its sid is registered as a credential: curls show it as a shell variable)."""
         response = self.session.post(self.url("/session/login"), data={"login": login, "password": password}, timeout=60)
-        assert response.status_code == 200, f"/session/login as {login}: {describe(response)}"
-        return str(response.json()["sid"])
+        what = f"/session/login as {login}"
+        expect(
+            LOGIN,
+            response.status_code == 200,
+            f"{what} succeeds (HTTP 200) with a session id; it answered {response.status_code}",
+            response,
+        )
+        sid = field(json_body(response, LOGIN, f"the reply of {what}"), "sid", LOGIN, response, f"the reply of {what}")
+        expect(LOGIN, isinstance(sid, str) and bool(sid), f"{what}: the reply's sid is a session id, not {sid!r}", response)
+        self.register_sid(str(sid), login)
+        return str(sid)
+
+    def register_sid(self, sid: str, login: str) -> None:
+        """Show ``sid`` as ``${AMBRA_SID}`` (or the variable of whichever configured user it belongs to) in curls."""
+        names = [name for name in SID_VARIABLES if self.credentials.get(name) == login or (name == "login" and login == self.login_name)]
+        if names:
+            variable, login_var, password_var = SID_VARIABLES[names[0]]
+            how = (
+                f'export {variable}=$(curl -s --data-urlencode "login=${{{login_var}}}" --data-urlencode "password=${{{password_var}}}" '
+                f"{self.url('/session/login')} | jq -r .sid)"
+            )
+        else:
+            variable, how = "AMBRA_THROWAWAY_SID", "a session of a user the suite created for the run (and deleted): use any user's sid"
+        register_secret(sid, variable, how)
+
+    def register_token(self, token: Any) -> None:
+        """Show an OAuth access token the suite obtained as ``${AMBRA_TOKEN}`` in curls."""
+        how = (
+            'export AMBRA_TOKEN=$(curl -s -d grant_type=client_credentials --data-urlencode "client_id=${AMBRA_OAUTH_CLIENT_ID}" '
+            f'--data-urlencode "client_secret=${{AMBRA_OAUTH_CLIENT_SECRET}}" {self.url("/session/oauth/token")} | jq -r .access_token)'
+        )
+        register_secret(token, "AMBRA_TOKEN", how)
 
     # -- what the suite needs to know about the target ------------------------------------------
     def account_id(self) -> str:
         if self.credentials.get("account_id"):
             return str(self.credentials["account_id"])
-        return str(self.namespace_of("account_id")["type_uuid"])
+        return str(self.namespace_of("account_id").get("type_uuid"))
 
     def namespace_id(self) -> str:
         if self.credentials.get("namespace_id"):
             return str(self.credentials["namespace_id"])
-        return str(self.namespace_of("account_id")["uuid"])
+        return str(self.namespace_of("account_id").get("uuid"))
 
-    def namespace_of(self, kind: str) -> dict[str, Any]:
-        namespaces = self.ok("/session/user").get("namespaces") or []
-        found = [ns for ns in namespaces if isinstance(ns, dict) and ns.get("type") == kind]
-        if not found:
-            pytest.fail(f"ambra: the administrator belongs to no {kind} namespace; set AMBRA_ACCOUNT_ID and AMBRA_NAMESPACE_ID")
-        return dict(found[0])
+    def namespace_of(self, kind: str) -> dict[str, str]:
+        if kind not in self._account:
+            namespaces = self.ok("/session/user").get("namespaces") or []
+            found = [ns for ns in namespaces if isinstance(ns, dict) and ns.get("type") == kind]
+            if not found:
+                pytest.fail(f"ambra: the administrator belongs to no {kind} namespace; set AMBRA_ACCOUNT_ID and AMBRA_NAMESPACE_ID")
+            self._account[kind] = found[0]
+        return dict(self._account[kind])
 
     def throwaway_sid(self) -> str | None:
         """A session of a new user of the account, for calls that end or change the caller (logout, /user/delete...).
@@ -123,14 +198,75 @@ class Ambra:
             return None
         self.throwaway_users.append((email, password))
         response = self.session.post(self.url("/session/login"), data={"login": email, "password": password}, timeout=60)
-        return str(response.json()["sid"]) if response.status_code == 200 else None
+        sid = (parsed(response) or {}).get("sid") if response.status_code == 200 else None
+        if not isinstance(sid, str):
+            return None
+        self.register_sid(sid, email)
+        return sid
+
+    def delete_user(self, email: str, password: str) -> None:
+        """Delete a user the suite created: it logs in and deletes itself (/user/delete), as the document has it."""
+        response = self.session.post(self.url("/session/login"), data={"login": email, "password": password}, timeout=60)
+        sid = (parsed(response) or {}).get("sid") if response.status_code == 200 else None
+        if isinstance(sid, str):
+            self.register_sid(sid, email)
+            self.call("/user/delete", sid=sid)
 
     def remove_throwaway_users(self) -> None:
         for email, password in self.throwaway_users:
-            response = self.session.post(self.url("/session/login"), data={"login": email, "password": password}, timeout=60)
-            if response.status_code == 200:
-                self.call("/user/delete", sid=response.json()["sid"])
+            self.delete_user(email, password)
         self.throwaway_users.clear()
+
+    # -- nothing left behind -----------------------------------------------------------------------
+    def inventory(self) -> set[str] | None:
+        """What the account lists (``INVENTORY``), one string per object; None when it cannot be listed.
+
+        A kind the target does not list before the run (not permitted, not served) is left out of the
+        comparison; a kind it listed before and cannot list after makes the whole inventory unknown.
+        """
+        account = self.credentials.get("account_id") or self._quiet_account_id()
+        if not account:
+            return None
+        found: set[str] = set()
+        listed: set[str] = set()
+        for kind, path, collection, account_param, key, paged in INVENTORY:
+            if self._listable is not None and kind not in self._listable:
+                continue
+            items = self._list_quietly(path, collection, {account_param: account} if account_param else {}, paged)
+            if items is None:
+                if self._listable is None:
+                    continue
+                return None
+            listed.add(kind)
+            for item in items:
+                if isinstance(item, dict):
+                    name = item.get("name") or item.get("user_email") or item.get("patient_name")
+                    found.add(f"{kind} {item.get(key)}" + (f" ({name})" if name else ""))
+        if self._listable is None:
+            self._listable = listed
+        return found
+
+    def _quiet_account_id(self) -> str | None:
+        body = parsed(self.call("/session/user"))
+        namespaces = body.get("namespaces") if isinstance(body, dict) else None
+        for namespace in namespaces if isinstance(namespaces, list) else []:
+            if isinstance(namespace, dict) and namespace.get("type") == "account_id" and namespace.get("type_uuid"):
+                return str(namespace["type_uuid"])
+        return None
+
+    def _list_quietly(self, path: str, collection: str, params: dict[str, Any], paged: bool) -> list[Any] | None:
+        items: list[Any] = []
+        for number in range(1, INVENTORY_PAGES + 1):
+            response = self.call(path, {**params, **({"page.rows": 5000, "page.number": number} if paged else {})})
+            body = parsed(response)
+            found = body.get(collection) if isinstance(body, dict) and response.status_code == 200 else None
+            if not isinstance(found, list):
+                return None
+            items += found
+            page = body.get("page") if paged else None
+            if not isinstance(page, dict) or page.get("more") != 1 or not found:
+                return items
+        return None
 
 
 def form_value(value: Any) -> str:
@@ -142,20 +278,25 @@ def form_value(value: Any) -> str:
     return str(value)
 
 
-def describe(response: requests.Response) -> str:
-    request = response.request
-    body = request.body if isinstance(request.body, str) else (request.body or b"").decode("utf-8", "replace")
-    shown = f" [{body[:200]}]" if body else ""
-    return f"{request.method} {request.path_url}{shown} -> {response.status_code} {response.text[:400]}"
-
-
 @pytest.fixture(scope="session")
 def ambra(target: Target, http: requests.Session) -> Iterator[Ambra]:
+    """The target's Ambra API; the run ends by checking the account lists what it listed before."""
     creds = require(target, "ambra", "login", "password")
-    client = Ambra(target.api("ambra"), http, creds["login"], creds["password"])
+    api = target.api("ambra")
+    # an unknown login is refused with the documented 412 INVALID_CREDENTIALS, never a 404 where the API is
+    # (an unknown login, so that no real user's failed attempts count towards a LOCKOUT)
+    probe = http.post(
+        api.url("/session/login"), data={"login": f"nobody-{uuid.uuid4().hex[:12]}@example.invalid", "password": "Wrong-11"}, timeout=60
+    )
+    check_base_url(target, "ambra", probe, "POST /session/login with an unknown login (a 412 INVALID_CREDENTIALS)")
+    client = Ambra(api, http, creds["login"], creds["password"])
+    inventory = Inventory("ambra", client.inventory)
     yield client
     client.remove_throwaway_users()
-    client.call("/session/logout")
+    try:
+        inventory.check()
+    finally:
+        client.call("/session/logout")
 
 
 # -- property tests: steering generated cases -------------------------------------------------------
@@ -227,9 +368,12 @@ class World:
         self.account_id = ambra.account_id()
         self.namespace_id = ambra.namespace_id()
         user = ambra.ok("/session/user")
-        self.known: dict[str, str] = {"account": self.account_id, "namespace": self.namespace_id, "user": str(user["uuid"])}
-        studies = ambra.ok("/study/list", {"page.rows": 1, "filter.phi_namespace.equals": self.namespace_id}).get("studies") or []
-        self.study: dict[str, Any] = studies[0] if studies else {}
+        self.known: dict[str, str] = {"account": self.account_id, "namespace": self.namespace_id}
+        if isinstance(user.get("uuid"), str):
+            self.known["user"] = user["uuid"]
+        studies = ambra.ok("/study/list", {"page.rows": 1, "filter.phi_namespace.equals": self.namespace_id}).get("studies")
+        first = studies[0] if isinstance(studies, list) and studies else None
+        self.study: dict[str, Any] = first if isinstance(first, dict) and isinstance(first.get("uuid"), str) else {}
         if self.study:
             self.known["study"] = str(self.study["uuid"])
         self._discover()
@@ -252,7 +396,8 @@ class World:
                 if "page.rows" in command.properties:
                     params["page.rows"] = 1
                 response = self.ambra.call(command.path, params)
-                items = response.json().get(command.collection) if response.status_code == 200 else None
+                body = parsed(response) if response.status_code == 200 else None
+                items = body.get(command.collection) if isinstance(body, dict) else None
                 if isinstance(items, list) and items and isinstance(items[0], dict) and isinstance(items[0].get("uuid"), str):
                     self.known[command.resource] = items[0]["uuid"]
 
@@ -273,8 +418,9 @@ class World:
         }  # fmt: skip
         for resource, (path, params) in plans.items():
             response = self.ambra.call(path, params)
-            if response.status_code == 200 and isinstance(response.json().get("uuid"), str):
-                self.scratch[resource] = response.json()["uuid"]
+            body = parsed(response) if response.status_code == 200 else None
+            if isinstance(body, dict) and isinstance(body.get("uuid"), str):
+                self.scratch[resource] = body["uuid"]
 
     def remove_scratch(self) -> None:
         for resource, uuid_ in self.scratch.items():
@@ -284,13 +430,16 @@ class World:
         """An object a property test added (``/x/add`` answered a uuid), to delete after the run."""
         if not path.endswith("/add") or response.status_code != 200:
             return
-        body = response.json()
+        body = parsed(response)
         if isinstance(body, dict) and isinstance(body.get("uuid"), str):
             self.created.append((path, {k: v for k, v in sent.items() if isinstance(v, str)}, body["uuid"]))
 
     def remove_created(self) -> None:
         """Delete what the property tests added, through each ``/x/add``'s ``/x/delete``, newest first."""
         for path, sent, uuid_ in reversed(self.created):
+            if path == "/user/add" and sent.get("email") and sent.get("password"):
+                self.ambra.delete_user(sent["email"], sent["password"])  # a user deletes itself (/user/delete)
+                continue
             delete = self.commands.get(path[: -len("add")] + "delete")
             if delete is None or "uuid" not in delete.properties:
                 continue
@@ -304,7 +453,7 @@ class World:
             return self.known.get(resource or "")
         if name in REFERENCES:
             return self.known.get(REFERENCES[name])
-        if name in ("study_uid", "storage_namespace", "phi_namespace") and self.study:
+        if name in ("study_uid", "storage_namespace", "phi_namespace") and self.study.get(name):
             return str(self.study[name])
         return None
 
