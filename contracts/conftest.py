@@ -20,7 +20,7 @@ import requests
 from medimock.conformance import attach, note_target
 from medimock.target import MOUNTS, Target, TargetError, discover
 
-pytest_plugins = ["medimock.conformance.plugin"]
+pytest_plugins = ["medimock.conformance.plugin", "medimock.subtest_progress"]
 
 
 @pytest.fixture(scope="session")

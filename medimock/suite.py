@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import zlib
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +15,10 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from schemathesis import checks
 
+from .resources import specs_dir
 from .target import Target
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = specs_dir()
 
 # The schemathesis checks of every property run (each suite adds checks of its own).
 SCHEMA_CHECKS: tuple[Any, ...] = (

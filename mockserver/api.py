@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from medimock.resources import specs_dir
+
 from .http import MockRequest, MockResponse, Problem
 from .spec import Operation
 from .store import StoreSchema
@@ -19,7 +21,7 @@ from .validation import ValidatedRequest
 if TYPE_CHECKING:
     from .pipeline import MockApp
 
-SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+SPECS_DIR = specs_dir()
 
 
 @dataclass(frozen=True)
