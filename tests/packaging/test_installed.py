@@ -118,6 +118,25 @@ def test_every_api_is_served(served):
 
         assert http.get(served.url + "/docs", timeout=10).status_code == 200
         assert http.get(served.url + "/specs/ambra.yaml", timeout=10).text.startswith("openapi:")
+        front = http.get(served.url + "/", headers={"Accept": "application/json"}, timeout=10).json()
+        assert sorted(front["apis"]) == ["ambra", "clarius", "radiology", "tscharts"]
+        assert "<h2>APIs</h2>" in http.get(served.url + "/", timeout=10).text
+
+
+def test_the_front_doors_first_calls_work(installed, served):
+    """Each API's "first call" on GET /, run as a newcomer would paste it into a shell."""
+    front = requests.get(served.url + "/", headers={"Accept": "application/json"}, timeout=10).json()
+    for name, api in front["apis"].items():
+        result = installed.run("bash", "-eo", "pipefail", "-c", api["quickstart"])
+        assert result.returncode == 0 and result.stdout.strip(), f"{name}:\n{api['quickstart']}\n{result.stdout}{result.stderr}"
+        replies, text, decoder = [], result.stdout.strip(), json.JSONDecoder()
+        while text:  # curl -s prints each JSON reply without a newline
+            reply, end = decoder.raw_decode(text)
+            replies.append(reply)
+            text = text[end:].lstrip()
+        assert len(replies) == api["quickstart"].count("curl -s") - api["quickstart"].count("$(curl"), (name, replies)
+        for reply in replies:
+            assert not (isinstance(reply, dict) and ({"detail", "error"} & set(reply) or reply.get("status") == "ERROR")), (name, reply)
 
 
 def test_spec_and_credentials_commands(installed, served):
