@@ -17,10 +17,14 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from medimock import verdict
 from medimock.conformance import attach, note_target
+from medimock.conformance.specs import Locator
+from medimock.suite import note_target_limits, register_credentials
 from medimock.target import MOUNTS, Target, TargetError, discover
+from medimock.verdict_plugin import watch
 
-pytest_plugins = ["medimock.conformance.plugin", "medimock.subtest_progress"]
+pytest_plugins = ["medimock.conformance.plugin", "medimock.verdict_plugin", "medimock.subtest_progress"]
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +35,19 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         note_target(request.config, error=str(exc))
         pytest.exit(f"medimock contracts: {exc}", returncode=2)
     note_target(request.config, found)
+    register_credentials(found)
+    note_target_limits(found)
+    locator = Locator({name: api.base_url for name, api in found.apis.items()})
+
+    def locate(method: str, url: str) -> tuple[str, str] | None:
+        info = locator.locate(method, url)
+        return (info.api, info.label) if info is not None else None
+
+    verdict.set_locator(locate)
     try:
         yield found
     finally:
+        verdict.set_locator(None)
         if embedded is not None:
             embedded.stop()
 
@@ -43,4 +57,5 @@ def http(request: pytest.FixtureRequest) -> Iterator[requests.Session]:
     """The one session every suite sends its requests through (the conformance report listens to it)."""
     with requests.Session() as session:
         attach(request.config, session)
+        watch(session)
         yield session

@@ -83,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--strict",
         action="store_true",
         help="medimock's conventions (what a vendor document does not say) fail the run too, not only document violations "
-        "(sets MEDIMOCK_STRICT=1)",
+        "(pytest's --medimock-strict, MEDIMOCK_STRICT=1)",
     )
     parser.add_argument("--junit", metavar="FILE", help="JUnit XML file (default: reports/junit-contract-<api>.xml)")
     parser.add_argument(
@@ -117,13 +117,14 @@ def run(args: argparse.Namespace) -> int:
             env[f"MEDIMOCK_{apis[0].upper()}_URL"] = target
         else:
             env["MEDIMOCK_TARGET"] = target
+    extra = list(args.pytest_args)
     if args.strict:
         env["MEDIMOCK_STRICT"] = "1"
+        extra.append("--medimock-strict")
     if args.examples is not None:
         env["MEDIMOCK_CONTRACT_EXAMPLES"] = str(args.examples)
     stem = f"contract-{apis[0]}" if len(apis) == 1 else "contracts"
     junit = Path(args.junit or f"reports/junit-{stem}.xml").absolute()
-    extra = list(args.pytest_args)
     if args.report:
         extra.append(
             "--conformance-report=" + ("off" if args.report == "off" else str(Path(args.report).absolute() / f"conformance-{stem}"))

@@ -46,11 +46,19 @@ def defects(apis: list[str] | None) -> list[dict[str, str]]:
 
 
 def run_contract_suite(
-    api: str, defect: str, *pytest_args: str, examples: int = 10, env: dict[str, str] | None = None, timeout: float = 1800
+    api: str,
+    defect: str,
+    *pytest_args: str,
+    examples: int = 10,
+    env: dict[str, str] | None = None,
+    timeout: float = 1800,
+    strict: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """One run of an API's contract suite against the embedded mock with ``defect`` switched on ("": the clean mock).
 
-    Strict mode is off, so only the suite's own checks can catch the defect; no configured target
+    The mock's own strict mode is off, so only the suite's own checks can catch the defect. The suite
+    runs strict (``MEDIMOCK_STRICT=1``: conventions fail too), since the mock follows every convention:
+    a defect that breaks only a convention is caught here and named as such in the report. No configured target
     (``MEDIMOCK_TARGET``, the API's URL, a control URL) is inherited, and the run writes no conformance
     report over the caller's. ``env`` adds variables (e.g. an API's own example budget).
     """
@@ -60,6 +68,7 @@ def run_contract_suite(
         MEDIMOCK_EMBEDDED_STRICT="0",
         MEDIMOCK_CONFORMANCE_REPORT="off",
         MEDIMOCK_CONTRACT_EXAMPLES=str(examples),
+        MEDIMOCK_STRICT="1" if strict else "0",
         **(env or {}),
     )
     for variable in ("MEDIMOCK_TARGET", "MEDIMOCK_CONTROL_URL", f"MEDIMOCK_{api.upper()}_URL"):

@@ -13,24 +13,26 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
-from schemathesis import checks
 
 from .resources import specs_dir
 from .target import Target
 
 SPECS = specs_dir()
 
-# The schemathesis checks of every property run (each suite adds checks of its own).
-SCHEMA_CHECKS: tuple[Any, ...] = (
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-    checks.response_headers_conformance,
-    checks.negative_data_rejection,
-    checks.ignored_auth,
-    checks.unsupported_method,
-)
+# The schemathesis checks of every property run, tiered (each suite adds checks of its own).
+from .checks import SCHEMA_CHECKS  # noqa: E402 - checks imports verdict, which reads SPECS from here
+
+__all__ = [
+    "SCHEMA_CHECKS",
+    "SPECS",
+    "coin",
+    "is_negative",
+    "max_body",
+    "note_target_limits",
+    "register_credentials",
+    "require",
+    "spec_schemas",
+]
 
 
 def coin(value: Any) -> bool:
@@ -51,6 +53,39 @@ def max_examples() -> int:
     return int(os.environ.get("MEDIMOCK_CONTRACT_EXAMPLES", "25"))
 
 
+DEFAULT_MAX_BODY = 1024 * 1024
+_announced_max_body: list[int] = []
+
+
+def max_body() -> int:
+    """The largest request body the suites send (``MEDIMOCK_MAX_BODY``; else what a medimock target
+    announces in ``/__mock__/health``; else 1 MiB).
+
+    1 MiB stays under the limits HTTP front ends and frameworks ship with (Django's 2.5 MiB,
+    nginx's 1 MiB ``client_max_body_size``). Tests that need more (the large round trip) say how
+    much and skip when this is lower.
+    """
+    if os.environ.get("MEDIMOCK_MAX_BODY"):
+        return int(os.environ["MEDIMOCK_MAX_BODY"])
+    return _announced_max_body[0] if _announced_max_body else DEFAULT_MAX_BODY
+
+
+def note_target_limits(target: Target) -> None:
+    """Take a medimock target's own body limit as the suites' bound (its health route states it)."""
+    _announced_max_body.clear()
+    if target.control_url is None:
+        return
+    import requests
+
+    try:
+        health = requests.get(target.control_url + "/__mock__/health", timeout=10).json()
+    except (requests.RequestException, ValueError):
+        return
+    limit = health.get("max_body_bytes") if isinstance(health, dict) else None
+    if isinstance(limit, int) and limit > 0:
+        _announced_max_body.append(limit)
+
+
 def ambra_examples() -> int:
     """Examples per Ambra operation: Ambra has 925 operations (37 times Clarius's 25), so a smaller budget.
 
@@ -61,6 +96,31 @@ def ambra_examples() -> int:
     if explicit:
         return max(1, int(explicit))
     return max(1, max_examples() * 3 // 25)
+
+
+# Credentials in a failure's curl: the shell variable standing for each, and how to set it.
+CREDENTIAL_VARIABLES = {
+    ("clarius", "api_key"): ("CLARIUS_API_KEY", "<prefix>.<secret> of a Clarius service key (README: Credentials)"),
+    ("tscharts", "token"): ("TSCHARTS_TOKEN", "a tscharts token (README: Credentials)"),
+    ("tscharts", "password"): ("TSCHARTS_PASSWORD", "the password of TSCHARTS_USERNAME"),
+    ("radiology", "client_secret"): ("RADIOLOGY_CLIENT_SECRET", "the secret of RADIOLOGY_CLIENT_ID"),
+    ("radiology", "single_scope_client_secret"): ("RADIOLOGY_SINGLE_SCOPE_CLIENT_SECRET", "the secret of the single-scope client"),
+    ("ambra", "password"): ("AMBRA_PASSWORD", "the password of AMBRA_LOGIN"),
+    ("ambra", "user_password"): ("AMBRA_USER_PASSWORD", "the password of AMBRA_USER_LOGIN"),
+    ("ambra", "phr_password"): ("AMBRA_PHR_PASSWORD", "the password of AMBRA_PHR_LOGIN"),
+    ("ambra", "oauth_client_secret"): ("AMBRA_OAUTH_CLIENT_SECRET", "the secret of AMBRA_OAUTH_CLIENT_ID"),
+}
+
+
+def register_credentials(target: Target) -> None:
+    """Show the target's configured credentials as shell variables in every failure's curl."""
+    from .conformance.curl import register_secret
+
+    for (api, name), (variable, how) in CREDENTIAL_VARIABLES.items():
+        if api in target.apis:
+            value = target.apis[api].credentials.get(name)
+            if isinstance(value, str):
+                register_secret(value, variable, f"export {variable}=... ({how}; a medimock serves its own at /__mock__/credentials)")
 
 
 def require(target: Target, api: str, *names: str) -> dict[str, str]:
@@ -122,3 +182,90 @@ class SpecSchemas:
 @cache
 def spec_schemas(api: str) -> SpecSchemas:
     return SpecSchemas(api)
+
+
+# -- the target as a whole: its base URL, and what a suite leaves on it --------------------------------
+
+
+def check_base_url(target: Target, api: str, response: Any, what: str) -> None:
+    """Stop the run with one clear message when ``response`` (a request whose documented answer is never
+    404) is a 404: the API is not at this base URL, and every test would fail the same way."""
+    if getattr(response, "status_code", None) != 404:
+        return
+    from .target import MOUNTS
+
+    base = target.api(api).base_url
+    if target.control_url is not None:
+        mounted = target.control_url.rstrip("/") + MOUNTS.get(api, "")
+        hint = f"the target is a medimock, which serves {api} at {mounted}" + (
+            "" if mounted.rstrip("/") != base.rstrip("/") else " (and answered 404 there: is the API switched off with --api?)"
+        )
+    else:
+        hint = f"is TARGET {api}'s base URL? ({what} must not be a 404 at {base})"
+    pytest.exit(f"medimock contracts: {api}: {response.request.method} {response.request.url} answered 404. {hint}", returncode=2)
+
+
+class LeftoverError(AssertionError):
+    """A suite left objects on the target, or removed objects it did not create."""
+
+
+class Inventory:
+    """What a target lists, taken before a suite runs and compared after it.
+
+    ``listing()`` returns one string per listable object (``"image 17 (patient 4)"``), or None when
+    the target cannot be listed (then nothing is compared, and the report says so). Objects that
+    appear were created and not deleted; objects that disappear were the target's own and must not
+    have been touched. Another client changing the target during the run shows up here too.
+    """
+
+    def __init__(self, api: str, listing: Any) -> None:
+        self.api = api
+        self.listing = listing
+        self.before: set[str] | None = listing()
+
+    def check(self) -> None:
+        if self.before is None:
+            return
+        after = self.listing()
+        if after is None:
+            raise LeftoverError(f"{self.api}: the target could not be listed after the run, so what the suite left is unknown")
+        left, gone = sorted(after - self.before), sorted(self.before - after)
+        if left or gone:
+            parts = []
+            if left:
+                parts.append(f"{len(left)} object(s) the suite created are still there: {', '.join(left[:20])}")
+            if gone:
+                parts.append(f"{len(gone)} object(s) that existed before the run are gone: {', '.join(gone[:20])}")
+            raise LeftoverError(f"{self.api}: the suite did not leave the target as it found it: {'; '.join(parts)}")
+
+
+class SetupStep:
+    """A piece of set-up several tests share (a module fixture), whose failure is reported once.
+
+    ``SetupStep("places", make)``: the first test that needs the value runs ``make()``; when it fails
+    with a contract violation, that test fails with it, and every later test that needs the value is
+    skipped, naming the step and the test that reported it, instead of N copies of one error that hide
+    everything else.
+    """
+
+    def __init__(self, name: str, make: Any) -> None:
+        self.name = name
+        self.make = make
+        self._done = False
+        self._value: Any = None
+        self._failed_in: str | None = None
+
+    def get(self, request: pytest.FixtureRequest) -> Any:
+        from .verdict import ContractViolation, conventions_warn
+
+        if self._failed_in is not None:
+            pytest.skip(f"set-up step {self.name!r} failed on this target; the failure is reported once, by {self._failed_in}")
+        if not self._done:
+            try:
+                with conventions_warn():  # the tests check the conventions; set-up stops only on the document
+                    self._value = self.make()
+            except ContractViolation:
+                self._failed_in = request.node.nodeid
+                raise
+            self._done = True
+        return self._value

@@ -136,7 +136,9 @@ class EmbeddedMock:
         ]
         if self.strict:
             command.append("--strict")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=open(self.log_path, "w"), text=True)  # noqa: SIM115
+        # MEDIMOCK_STRICT is the suites' switch (conventions fail too); the mock's own --strict is set above
+        environ = {k: v for k, v in os.environ.items() if k != "MEDIMOCK_STRICT"}
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=open(self.log_path, "w"), text=True, env=environ)  # noqa: SIM115
         assert self.process.stdout is not None
         line_holder: list[str] = []
         reader = threading.Thread(target=lambda: line_holder.append(self.process.stdout.readline()), daemon=True)  # type: ignore[union-attr]

@@ -171,6 +171,7 @@ def _health(app: MockApp, request: MockRequest) -> MockResponse:
             "seed": app.config.seed,
             "profile": app.config.profile,
             "strict": app.config.strict,
+            "max_body_bytes": app.config.max_body_bytes,
             "defects": sorted(app.config.defects),
             "control": sorted(f"{m} /__mock__{p}" for (m, p) in ControlApi(app).routes),
         }

@@ -17,7 +17,7 @@ import pytest
 import requests
 import schemathesis
 
-from medimock.suite import SPECS, coin, is_negative, require
+from medimock.suite import SPECS, Inventory, check_base_url, coin, is_negative, require
 from medimock.target import ApiTarget, Target
 
 SPEC = SPECS / "tscharts" / "openapi.yaml"
@@ -55,11 +55,55 @@ class Tscharts:
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
 
+    @staticmethod
+    def created_id(response: requests.Response) -> int | None:
+        return created_id(response)
+
+    def image_ids(self, patient: int) -> set[str] | None:
+        """The target's images of a patient, for the inventory (None when the list cannot be read)."""
+        response = self.get("/image/", params={"patient": patient})
+        if response.status_code == 404:
+            return set()
+        try:
+            body = response.json() if response.status_code == 200 else None
+        except ValueError:
+            return None
+        if not isinstance(body, list):
+            return None
+        return {f"image {image_id} (patient {patient})" for image_id in body}
+
+    def inventory(self) -> set[str] | None:
+        found: set[str] = set()
+        for patient in self.patients[:50]:
+            ids = self.image_ids(patient)
+            if ids is None:
+                return None
+            found |= ids
+        return found
+
 
 @pytest.fixture(scope="session")
-def tscharts(target: Target, http: requests.Session) -> Tscharts:
+def tscharts(target: Target, http: requests.Session) -> Iterator[Tscharts]:
+    """The target's tscharts API; the run ends by checking it holds the same images as before."""
     creds = require(target, "tscharts", "token")
-    return Tscharts(target.api("tscharts"), http, creds["token"])
+    api = Tscharts(target.api("tscharts"), http, creds["token"])
+    # without a token every image route is refused (401 or 403), whatever the query: never a 404 where it exists
+    check_base_url(target, "tscharts", api.get("/image/", headers={}), "GET /tscharts/v1/image/ without a token (refused)")
+    inventory = Inventory("tscharts", api.inventory)
+    yield api
+    inventory.check()
+
+
+def created_id(response: requests.Response) -> int | None:
+    """The id of an image a create answered with, if the target created one (whatever else is wrong with the reply)."""
+    if response.status_code != 200:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    image_id = body.get("id") if isinstance(body, dict) else None
+    return image_id if isinstance(image_id, int) else None
 
 
 def pick(items: list[Any], value: Any) -> Any:
@@ -121,8 +165,9 @@ def scratch_images(tscharts: Tscharts) -> Iterator[list[int]]:
         for kind in ("Headshot", "Xray", "Surgery"):
             body = {"patient": tscharts.patients[0], "clinic": tscharts.clinics[0], "station": tscharts.stations[0], "type": kind}
             response = tscharts.request("POST", "/image/", json={**body, "data": "iVBORw0KGgo="})
-            if response.status_code == 200:
-                created.append(response.json()["id"])
+            image_id = created_id(response)
+            if image_id is not None:
+                created.append(image_id)
     yield created
     for image_id in created:
         tscharts.request("DELETE", f"/image/{image_id}/")

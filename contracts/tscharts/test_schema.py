@@ -24,6 +24,8 @@ CHECKS = list(SCHEMA_CHECKS)
 @settings(max_examples=max_examples(), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_operation_honours_contract(case, tscharts, created_images):
     response = case.call(session=tscharts.session, headers=tscharts.headers, timeout=60)
-    if case.method.upper() == "POST" and case.path.endswith("/image/") and response.status_code == 200:
-        created_images.append(response.json().get("id"))
+    if case.method.upper() == "POST" and case.path.endswith("/image/"):
+        image_id = tscharts.created_id(response)
+        if image_id is not None:
+            created_images.append(image_id)
     case.validate_response(response, checks=CHECKS, headers=tscharts.headers)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote_plus, unquote_plus, urlsplit, urlunsplit
 
@@ -98,3 +99,111 @@ def curl_for(request: SentRequest) -> str:
         parts += ["-d", body]
     parts.append(redact_url(str(request.url or "")))
     return redact_command(shlex.join(parts))
+
+
+# -- credentials as shell variables ---------------------------------------------------------------
+#
+# A failure's curl must reproduce it, so it cannot mask the credential it was sent with; it cannot
+# print the credential either. Credentials the suites know (configured, or obtained from the target
+# by a login) are registered here with the shell variable that stands for them, and the command shows
+# ``"Authorization: Token ${TSCHARTS_TOKEN}"`` with a comment saying how to set the variable. A value
+# nobody registered is the suite's own (a deliberately bad key under test) and is shown as sent, except
+# the values of password-like fields, which are always masked.
+
+ALWAYS_MASKED_FIELDS = frozenset({"password", "client_secret", "secret", "api_key", "apikey"})
+
+
+@dataclass(frozen=True)
+class Secret:
+    value: str
+    variable: str
+    how: str = ""
+
+
+_SECRETS: dict[str, Secret] = {}
+
+
+def register_secret(value: Any, variable: str, how: str = "") -> None:
+    """From now on ``value`` appears in commands as ``${variable}``; ``how`` says how to set the variable."""
+    if isinstance(value, str) and len(value) >= 4:
+        _SECRETS[value] = Secret(value, variable, how)
+
+
+def forget_secrets() -> None:
+    _SECRETS.clear()
+
+
+def _secrets_in(text: str) -> list[Secret]:
+    return [secret for value, secret in sorted(_SECRETS.items(), key=lambda kv: -len(kv[0])) if value in text]
+
+
+def _mask_always(text: str) -> str:
+    def pair(match: re.Match[str]) -> str:
+        return f"{match['lead']}{match['name']}={quote_plus(MASK)}" if match["name"].lower() in ALWAYS_MASKED_FIELDS else match[0]
+
+    text = _FIELD.sub(pair, text)
+    return _JSON_FIELD.sub(lambda m: f'{m["lead"]}"{MASK}"' if _json_name(m[0]) in ALWAYS_MASKED_FIELDS else m[0], text)
+
+
+def _json_name(matched: str) -> str:
+    return matched.split('"', 2)[1].lower()
+
+
+def _shell_word(text: str) -> tuple[str, list[Secret]]:
+    """``text`` as one shell word: registered secrets become ``${VAR}`` inside double quotes."""
+    secrets = _secrets_in(text)
+    if not secrets:
+        return shlex.quote(_mask_always(text)), []
+    pieces: list[tuple[str, Secret | None]] = [(text, None)]
+    for secret in secrets:
+        split: list[tuple[str, Secret | None]] = []
+        for piece, known in pieces:
+            if known is not None:
+                split.append((piece, known))
+                continue
+            for index, part in enumerate(piece.split(secret.value)):
+                if index:
+                    split.append((secret.value, secret))
+                split.append((part, None))
+        pieces = split
+    out = []
+    for piece, known in pieces:
+        if known is not None:
+            out.append("${" + known.variable + "}")
+        else:
+            out.append(re.sub(r'(["\\$`])', r"\\\1", _mask_always(piece)))
+    return '"' + "".join(out) + '"', secrets
+
+
+def curl_with_variables(request: SentRequest) -> str:
+    """A curl that sends ``request`` again: known credentials as ``${VARIABLES}`` (with how to set them
+    on the lines before), everything else as sent, password-like fields masked, a long body cut."""
+    headers = {str(k): str(v) for k, v in dict(request.headers or {}).items()}
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "").split(";", 1)[0].strip().lower()
+    words = ["curl", "-X", str(request.method or "GET").upper()]
+    raw: list[tuple[str, bool]] = [(word, False) for word in words]
+    for name, value in headers.items():
+        if name.lower() in _DROPPED_HEADERS:
+            continue
+        raw += [("-H", False), (f"{name}: {value}", True)]
+    body = request.body
+    if isinstance(body, bytes) and not (content_type.startswith("multipart/") or b"\x00" in body[:BODY_LIMIT]):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and len(body) > BODY_LIMIT:
+        body = body[:BODY_LIMIT] + f"...<{len(body) - BODY_LIMIT} more characters>"
+    elif body not in (None, b"", "") and not isinstance(body, str):
+        body = f"<{len(body)} bytes of {content_type or 'binary data'}>" if isinstance(body, bytes) else "<streamed body>"
+    if body not in (None, ""):
+        raw += [("-d", False), (str(body), True)]
+    raw.append((str(request.url or ""), True))
+    used: dict[str, Secret] = {}
+    shown = []
+    for word, quoted in raw:
+        if not quoted:
+            shown.append(word)
+            continue
+        text, secrets = _shell_word(word)
+        used.update({secret.variable: secret for secret in secrets})
+        shown.append(text)
+    notes = [f"# {secret.variable}: {secret.how}" if secret.how else f"# set {secret.variable}" for secret in used.values()]
+    return "\n".join([*notes, " ".join(shown)])

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .curl import SentRequest, curl_for
+from .curl import SentRequest, curl_with_variables
 from .specs import Locator, OperationInfo, Param, SpecIndex, load_index, sent_parameters
 
 # The schemathesis checks the suites run, in the order the report shows them.
@@ -46,7 +46,7 @@ WORKFLOWS = "workflows"
 MAX_SAMPLES = 3  # distinct failures kept per cell (the count covers every one)
 MESSAGE_LIMIT = 1_500
 
-PASSED, FAILED, NOT_EXERCISED, INCONCLUSIVE = "passed", "failed", "not exercised", "inconclusive"
+PASSED, FAILED, NOT_EXERCISED, INCONCLUSIVE, WARNED = "passed", "failed", "not exercised", "inconclusive", "warned"
 
 
 @dataclass
@@ -58,9 +58,19 @@ class Failure:
     curl: str = ""
     test: str = ""
     status: int | None = None
+    tier: str = ""  # "document", "convention" (a warning, or a failure in strict mode); "" when the check is not tiered
+    source: str = ""  # the cited lines ("document: file.txt:12-14") or the convention's key
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "message": self.message, "curl": self.curl, "test": self.test, "status": self.status}
+        return {
+            "title": self.title,
+            "message": self.message,
+            "curl": self.curl,
+            "test": self.test,
+            "status": self.status,
+            "tier": self.tier,
+            "source": self.source,
+        }
 
 
 @dataclass
@@ -70,11 +80,15 @@ class CheckCell:
     passed: int = 0
     failed: int = 0
     failures: list[Failure] = field(default_factory=list)
+    warned: int = 0  # responses that differed from a medimock convention (counted among the passed: they did not fail)
+    warnings: list[Failure] = field(default_factory=list)
 
     @property
     def state(self) -> str:
         if self.failed:
             return FAILED
+        if self.warned:
+            return WARNED
         return PASSED if self.passed else NOT_EXERCISED
 
     def add(self, failure: Failure | None) -> None:
@@ -82,11 +96,26 @@ class CheckCell:
             self.passed += 1
             return
         self.failed += 1
-        if len(self.failures) < MAX_SAMPLES and all(f.title != failure.title for f in self.failures):
-            self.failures.append(failure)
+        _sample(self.failures, failure)
+
+    def warn(self, warning: Failure) -> None:
+        self.warned += 1
+        _sample(self.warnings, warning)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "passed": self.passed, "failed": self.failed, "failures": [f.to_dict() for f in self.failures]}
+        return {
+            "state": self.state,
+            "passed": self.passed,
+            "failed": self.failed,
+            "failures": [f.to_dict() for f in self.failures],
+            "warned": self.warned,
+            "warnings": [f.to_dict() for f in self.warnings],
+        }
+
+
+def _sample(kept: list[Failure], failure: Failure) -> None:
+    if len(kept) < MAX_SAMPLES and all(f.title != failure.title for f in kept):
+        kept.append(failure)
 
 
 @dataclass
@@ -96,11 +125,14 @@ class WorkflowCell:
     passed: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     inconclusive: list[str] = field(default_factory=list)
+    warnings: list[Failure] = field(default_factory=list)  # conventions the target differs from (not failures)
 
     @property
     def state(self) -> str:
         if self.failures:
             return FAILED
+        if self.warnings and (self.passed or self.inconclusive):
+            return WARNED
         if self.passed:
             return PASSED
         return INCONCLUSIVE if self.inconclusive else NOT_EXERCISED
@@ -111,6 +143,7 @@ class WorkflowCell:
             "passed": list(self.passed),
             "failed": [f.to_dict() for f in self.failures],
             "inconclusive": list(self.inconclusive),
+            "warnings": [f.to_dict() for f in self.warnings],
         }
 
 
@@ -122,10 +155,26 @@ class OperationResult:
     statuses: Counter[int] = field(default_factory=Counter)
     params: set[Param] = field(default_factory=set)
     errors: list[Failure] = field(default_factory=list)  # property-test errors that no check names
+    checked: int = 0  # responses a check looked at (a schemathesis validation, or a workflow's expect)
+    stopped_after: int | None = None  # the property test of this operation stopped at its first failure after N cases
 
     @property
     def exercised(self) -> bool:
+        """Requests were sent (and answered)."""
         return bool(self.statuses)
+
+    @property
+    def sent(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def covered(self) -> bool:
+        """Responses of it were validated (a check passed, failed or warned on one): only then is the operation covered."""
+        return self.checked > 0 or any(cell.passed or cell.failed or cell.warned for cell in self.checks.values())
+
+    @property
+    def warned(self) -> bool:
+        return bool(self.workflow.warnings) or any(cell.warned for cell in self.checks.values())
 
     @property
     def statuses_covered(self) -> set[str]:
@@ -149,6 +198,10 @@ class OperationResult:
             "path": info.path,
             "operationId": info.operation_id,
             "exercised": self.exercised,
+            "covered": self.covered,
+            "requests": self.sent,
+            "responses_checked": self.checked,
+            "stopped_after": self.stopped_after,
             "checks": {name: cell.to_dict() for name, cell in self.checks.items()},
             "workflows": self.workflow.to_dict(),
             "statuses": {
@@ -194,7 +247,7 @@ class Coverage:
     def of(cls, rows: Iterable[OperationResult]) -> Coverage:
         coverage = cls()
         for row in rows:
-            coverage.operations += Ratio(int(row.exercised), 1)
+            coverage.operations += Ratio(int(row.covered), 1)
             coverage.statuses += Ratio(len(row.statuses_covered), len(row.info.statuses))
             coverage.parameters += Ratio(len(row.params), len(row.info.params))
         return coverage
@@ -227,8 +280,13 @@ class ApiReport:
         return sum(len(row.errors) for row in self.rows) + len(self.unattributed)
 
     @property
+    def warned_operations(self) -> int:
+        """Operations where the target differs from a medimock convention (warnings, not failures)."""
+        return sum(1 for row in self.rows if row.warned)
+
+    @property
     def ok(self) -> bool:
-        return not (self.failed_checks or self.failed_workflows or self.errors or self.tests.get(FAILED))
+        return not (self.failed_checks or self.failed_workflows or self.errors or self.tests.get(FAILED) or self.tests.get("error"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -239,6 +297,7 @@ class ApiReport:
             "tests": dict(self.tests),
             "failed_checks": self.failed_checks,
             "failed_workflows": self.failed_workflows,
+            "warned_operations": self.warned_operations,
             "unattributed_failures": [f.to_dict() for f in self.unattributed],
             "operations": [row.to_dict() for row in self.rows],
         }
@@ -276,6 +335,7 @@ class _RunningTest:
     touched: dict[tuple[str, str, str], None] = field(default_factory=dict)  # an ordered set
     last: tuple[tuple[str, str, str], SentRequest, int | None] | None = None
     failed_checks: set[tuple[str, str, str]] = field(default_factory=set)
+    cases: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # property cases sent per operation
 
 
 class Recorder:
@@ -365,6 +425,7 @@ class Recorder:
         with self._lock:
             if self._test is not None:
                 self._test.is_property = True
+                self._test.cases[(api, method.upper(), path)] += 1
             if request is self._last_request:  # sent through the shared session: exchange() counted it already
                 return
             result = self._result(api, method, path)
@@ -383,7 +444,40 @@ class Recorder:
                 failure.test = self._test.nodeid
             result.checks.setdefault(check, CheckCell()).add(failure)
             if failure is not None and self._test is not None:
-                self._test.failed_checks.add((api, method.upper(), path))
+                key = (api, method.upper(), path)
+                if key not in self._test.failed_checks and result.stopped_after is None:
+                    result.stopped_after = self._test.cases.get(key) or None
+                self._test.failed_checks.add(key)
+
+    def checked(self, api: str, method: str, path: str) -> None:
+        """A response of this operation was validated (by schemathesis, or by a workflow's ``expect``)."""
+        with self._lock:
+            result = self._result(api, method, path)
+            if result is not None:
+                result.checked += 1
+
+    def warning(self, api: str, method: str, path: str, check: str, warning: Failure) -> None:
+        """The target differs from a medimock convention on this operation: reported, not failed."""
+        with self._lock:
+            result = self._result(api, method, path)
+            if result is None:
+                return
+            if warning.test == "" and self._test is not None:
+                warning.test = self._test.nodeid
+            if check == WORKFLOWS:
+                _sample(result.workflow.warnings, warning)
+            else:
+                names = self.check_names.setdefault(api, [])
+                if check not in names:
+                    names.append(check)
+                result.checks.setdefault(check, CheckCell()).warn(warning)
+            self.active_apis.add(api)
+
+    def count(self, api: str, category: str) -> None:
+        """One of pytest's outcome categories (passed, failed, error, skipped, warnings, subtests ...) for an API."""
+        with self._lock:
+            self.tests.setdefault(api, Counter())[category] += 1
+            self.active_apis.add(api)
 
     # -- tests -----------------------------------------------------------------------------
     def begin_test(self, nodeid: str, api: str | None, is_property: bool = False) -> None:
@@ -407,26 +501,45 @@ class Recorder:
             if result is not None:
                 result.errors.append(Failure("error in the property test", _clip(message), test=test.nodeid if test else ""))
 
-    def end_test(self, outcome: str, message: str = "") -> None:
-        """The running test ended: ``outcome`` is passed, failed or skipped."""
+    def end_test(self, outcome: str, message: str = "", verdict: Any = None) -> None:
+        """The running test ended: ``outcome`` is passed, failed or skipped.
+
+        ``verdict``: the ``medimock.verdict.Finding`` the test failed on, when it failed through a check:
+        its operation is blamed (rather than the last request), with its tier, source and curl.
+        """
         with self._lock:
             test, self._test = self._test, None
             if test is None:
                 return
             if test.api is not None:
                 self.active_apis.add(test.api)
-                self.tests.setdefault(test.api, Counter())[outcome] += 1
             if test.is_property:
                 return
             blamed = test.last[0] if outcome == FAILED and test.last is not None else None
+            named = _operation_key(verdict) if outcome == FAILED else None
+            if named is not None and self._result(*named) is not None:
+                blamed = named
+                test.touched[named] = None
             for key in test.touched:
                 result = self._ops.get(key)
                 if result is None:
                     continue
                 cell = result.workflow
-                if key == blamed and test.last is not None:
+                if key == blamed and named is not None:
+                    cell.failures.append(
+                        Failure(
+                            _first_line(message),
+                            _clip(message),
+                            getattr(verdict, "curl", "") or "",
+                            test.nodeid,
+                            getattr(verdict, "status", None),
+                            getattr(verdict, "tier", ""),
+                            getattr(getattr(verdict, "source", None), "label", ""),
+                        )
+                    )
+                elif key == blamed and test.last is not None:
                     _, request, status = test.last
-                    cell.failures.append(Failure(_first_line(message), _clip(message), curl_for(request), test.nodeid, status))
+                    cell.failures.append(Failure(_first_line(message), _clip(message), curl_with_variables(request), test.nodeid, status))
                 elif outcome == PASSED:
                     cell.passed.append(test.nodeid)
                 else:
@@ -459,6 +572,15 @@ class Recorder:
                     )
                 )
             return Report(dict(meta or {}), reports)
+
+
+def _operation_key(verdict: Any) -> tuple[str, str, str] | None:
+    """(api, METHOD, /template) of a finding, when it names one."""
+    api, label = getattr(verdict, "api", None), getattr(verdict, "operation", None)
+    if not api or not label or " " not in label:
+        return None
+    method, path = label.split(" ", 1)
+    return (api, method.upper(), path)
 
 
 def _first_line(message: str) -> str:

@@ -26,6 +26,7 @@ import platform
 import re
 import sys
 import time
+import weakref
 from collections.abc import Generator
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -36,7 +37,7 @@ import pytest
 
 from ..resources import contracts_dir
 from . import PLUGIN_NAME
-from .curl import redact_command
+from .curl import curl_with_variables
 from .model import FAILED, PASSED, Failure, Recorder
 from .render import render_html, render_json, render_markdown, summary_lines
 from .specs import api_of_spec_location, known_apis
@@ -174,6 +175,15 @@ class ConformancePlugin:
         self._after_call = self.after_call
         self._after_validate = self.after_validate
         self._dispatcher: Any = None
+        self._counted: weakref.WeakSet[Any] = weakref.WeakSet()  # replies already counted as checked
+        self._failing: dict[tuple[str, str, str], Any] = {}  # (api, operation, check) -> the Finding it failed on
+        self._verdict: Any = None  # the Finding the running test failed on
+        from .. import verdict
+
+        self._on_finding = self.on_finding
+        self._on_checked = self.on_checked
+        verdict.add_listener(self._on_finding)
+        verdict.add_checked_listener(self._on_checked)
         try:
             from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
         except ImportError:  # pragma: no cover - schemathesis is a test dependency
@@ -183,6 +193,10 @@ class ConformancePlugin:
         GLOBAL_HOOK_DISPATCHER.register_hook_with_name(self._after_validate, "after_validate")
 
     def close(self) -> None:
+        from .. import verdict
+
+        verdict.remove_listener(self._on_finding)
+        verdict.remove_checked_listener(self._on_checked)
         if self._dispatcher is not None:
             self._dispatcher.unregister(self._after_call)
             self._dispatcher.unregister(self._after_validate)
@@ -201,6 +215,44 @@ class ConformancePlugin:
             # sys.exc_info() is set while a finally:/except: block runs: clean-up after a failure.
             self.recorder.exchange(response.request, int(response.status_code), unwinding=sys.exc_info()[0] is not None)
         except Exception:  # noqa: BLE001 - recording must never fail a test; the report counts what it dropped
+            self.recorder.dropped += 1
+
+    # -- verdicts (medimock.verdict) -------------------------------------------------------------
+    def on_checked(self, response: Any) -> None:
+        """A workflow's ``expect`` looked at this reply: its operation counts as covered."""
+        try:
+            if response in self._counted:
+                return
+            self._counted.add(response)
+            request = response.request
+            info = self.recorder.locate(str(request.method), str(request.url))
+            if info is not None:
+                self.recorder.checked(info.api, info.method, info.path)
+        except Exception:  # noqa: BLE001 - see on_response
+            self.recorder.dropped += 1
+
+    def on_finding(self, finding: Any) -> None:
+        """A check failed: a warning goes into the report now; a failure is remembered for its test's outcome."""
+        try:
+            key = (finding.api or "", finding.operation or "", finding.check)
+            if finding.fails:
+                self._failing[key] = finding
+                return
+            api = finding.api or (_item_api(self._item) if self._item is not None else None)
+            if api is None or not finding.operation or " " not in finding.operation:
+                return
+            method, path = finding.operation.split(" ", 1)
+            warning = Failure(
+                title=finding.text.splitlines()[0][:200],
+                message=finding.text,
+                curl=finding.curl,
+                test=self._item.nodeid if self._item is not None else "",
+                status=finding.status,
+                tier=finding.tier,
+                source=finding.source.label,
+            )
+            self.recorder.warning(api, method.upper(), path, finding.check, warning)
+        except Exception:  # noqa: BLE001 - see on_response
             self.recorder.dropped += 1
 
     # -- schemathesis hooks ----------------------------------------------------------------------
@@ -234,19 +286,22 @@ class ConformancePlugin:
                 return
             method, path = case.operation.method.upper(), case.operation.path
             test = self._item.nodeid if self._item is not None else ""
+            if str(case.method).upper() == method:  # as in after_call: another method's probe is no call of the operation
+                self.recorder.checked(api, method, path)
             for result in results:
                 failure = None
                 if result.failure is None and not applies(str(result.name), case, response):
                     continue
                 if result.failure is not None:
-                    request = response.request
-                    curl = case.as_curl_command(headers=dict(request.headers), verify=getattr(response, "verify", True))
+                    finding = self._failing.pop((api, str(case.operation.label), str(result.name)), None)
                     failure = Failure(
                         title=str(result.failure.title),
                         message=str(result.failure.message or ""),
-                        curl=redact_command(curl),
+                        curl=curl_with_variables(response.request),
                         test=test,
                         status=int(response.status_code),
+                        tier=getattr(finding, "tier", ""),
+                        source=getattr(getattr(finding, "source", None), "label", ""),
                     )
                 self.recorder.check_result(api, method, path, str(result.name), failure)
         except Exception:  # noqa: BLE001 - see on_response
@@ -263,14 +318,15 @@ class ConformancePlugin:
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
         api = _item_api(item)
         is_property = bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
-        self._item, self._reports = item, []
+        self._item, self._reports, self._verdict = item, [], None
+        self._failing.clear()
         self.recorder.begin_test(item.nodeid, api, is_property)
         try:
             yield
         finally:
             outcome, message = self._outcome()
-            self.recorder.end_test(outcome, message)
-            self._item, self._reports = None, []
+            self.recorder.end_test(outcome, message, self._verdict if outcome == FAILED else None)
+            self._item, self._reports, self._verdict = None, [], None
 
     def _outcome(self) -> tuple[str, str]:
         for report in self._reports:
@@ -285,6 +341,8 @@ class ConformancePlugin:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
         # A test that failed on a request without an answer: blame that request, not the previous one.
         error = call.excinfo.value if call.excinfo is not None else None
+        if getattr(error, "finding", None) is not None and call.when in ("setup", "call"):  # a ContractViolation
+            self._verdict = error.finding  # type: ignore[union-attr]
         request = getattr(error, "request", None)
         if request is not None and getattr(error, "response", None) is None and type(error).__module__.startswith("requests"):
             try:
@@ -308,7 +366,21 @@ class ConformancePlugin:
         self.recorder.set_phase("teardown")
         yield
 
+    def _count(self, nodeid: str, category: str) -> None:
+        api = _api_of_path(str(self.config.rootpath / nodeid.split("::", 1)[0])) if nodeid else None
+        if api is not None:
+            self.recorder.count(api, category)
+
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
+        self._count(nodeid, "warnings")
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # the category pytest's own summary line counts this report under ("passed", "failed", "error", "skipped",
+        # "subtests passed"...): the report's counts are pytest's and JUnit's
+        status = self.config.hook.pytest_report_teststatus(report=report, config=self.config)
+        category = status[0] if isinstance(status, tuple) and status else ""
+        if category:
+            self._count(report.nodeid, str(category))
         if getattr(report, "_schemathesis_subtest", False) or type(report).__name__ == "SubtestReport":
             if report.failed and self._item is not None:
                 label = _SUBTEST_LABEL.search(report.nodeid)

@@ -21,7 +21,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import FAILED, INCONCLUSIVE, NOT_EXERCISED, PASSED, WORKFLOWS, ApiReport, CheckCell, Coverage, Failure, OperationResult, Report
+from .model import (
+    FAILED,
+    INCONCLUSIVE,
+    NOT_EXERCISED,
+    PASSED,
+    WARNED,
+    WORKFLOWS,
+    ApiReport,
+    CheckCell,
+    Coverage,
+    Failure,
+    OperationResult,
+    Report,
+)
 
 GROUP_ABOVE = 40
 MARKDOWN_FULL_ROWS = 60
@@ -44,10 +57,11 @@ def short(check: str) -> str:
 
 @dataclass
 class _Numbering:
-    """Failures are numbered F1, F2... across the whole report, in the order of the tables."""
+    """Failures are numbered F1, F2... (warnings W1, W2...) across the whole report, in the order of the tables."""
 
     by_id: dict[int, int] = field(default_factory=dict)
     listed: list[tuple[ApiReport, OperationResult, str, Failure]] = field(default_factory=list)
+    prefix: str = "F"
 
     def number(self, api: ApiReport, row: OperationResult, column: str, failure: Failure) -> int:
         key = id(failure)
@@ -71,6 +85,24 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}%"
 
 
+# pytest's order of outcomes in its summary line (terminal.py KNOWN_TYPES), then any other category
+_PYTEST_ORDER = ("failed", "passed", "skipped", "deselected", "xfailed", "xpassed", "warnings", "error")
+
+
+def tests_line(counts: Any) -> str:
+    """Outcome counts in pytest's words and order: "14 failed, 39 passed, 2 skipped, 20 warnings, 2 subtests passed"."""
+    keys = [k for k in _PYTEST_ORDER if counts.get(k)] + sorted(k for k in counts if k not in _PYTEST_ORDER and counts[k])
+    words = {"error": "errors"}
+    return ", ".join(f"{counts[k]} {words.get(k, k) if counts[k] != 1 or k != 'error' else 'error'}" for k in keys) or "none run"
+
+
+def tier_label(failure: Failure) -> str:
+    """``document: file.txt:12`` / ``convention: key`` (``convention (strict): key`` when it failed)."""
+    if not failure.tier:
+        return ""
+    return failure.source or failure.tier
+
+
 # -- terminal ----------------------------------------------------------------------------------
 
 
@@ -80,19 +112,25 @@ def summary_lines(report: Report, paths: Iterable[str] = ()) -> list[str]:
     width = max([len(api.api) for api in report.apis] + [7])
     for api in report.apis:
         cov = api.coverage
-        tests = ", ".join(f"{count} {outcome}" for outcome, count in sorted(api.tests.items())) or "none run"
         verdict = "ok" if api.ok else "FAILING"
         lines.append(
-            f"{api.api:<{width}}  {verdict:<7}  operations exercised {cov.operations}; "
+            f"{api.api:<{width}}  {verdict:<7}  operations covered {cov.operations}; "
             f"failed checks {api.failed_checks}, failed workflows {api.failed_workflows}"
             + (f", errors {api.errors}" if api.errors else "")
-            + f"; tests: {tests}"
+            + (f", conventions differing on {api.warned_operations} operations" if api.warned_operations else "")
+            + f"; tests: {tests_line(api.tests)}"
         )
         lines.append(f"{'':<{width}}           coverage: documented statuses seen {cov.statuses}, parameters sent {cov.parameters}")
+        stopped = [row for row in api.rows if row.stopped_after is not None]
+        if stopped:
+            lines.append(
+                f"{'':<{width}}           property tests stopped at their first failure on {len(stopped)} operations "
+                f"(after {min(r.stopped_after or 0 for r in stopped)}-{max(r.stopped_after or 0 for r in stopped)} cases)"
+            )
     if len(report.apis) > 1:
         cov = report.coverage
         lines.append(
-            f"{'overall':<{width}}  {'ok' if all(a.ok for a in report.apis) else 'FAILING':<7}  operations exercised {cov.operations}; "
+            f"{'overall':<{width}}  {'ok' if all(a.ok for a in report.apis) else 'FAILING':<7}  operations covered {cov.operations}; "
             f"statuses {cov.statuses}, parameters {cov.parameters}"
         )
     if report.meta.get("target_error"):
@@ -115,7 +153,7 @@ table { border-collapse: collapse; margin: .5rem 0 1rem; } th, td { border: 1px 
 th { background: var(--bg); font-weight: 600; } thead th { position: sticky; top: 0; z-index: 1; }
 table.ops th.check { font-size: 11px; max-width: 7.5rem; word-break: break-word; } table.ops th.wf { word-break: normal; }
 td.ok { color: var(--ok); } td.bad { color: var(--bad); background: #ffebe9; font-weight: 600; } td.na { color: var(--dim); text-align: center; }
-td.inc { color: var(--warn); } td.num { text-align: right; white-space: nowrap; } td.path code { white-space: nowrap; }
+td.inc { color: var(--warn); } td.warnc { color: var(--warn); background: #fff8c5; } .tier { font-size: 12px; color: #57606a; } td.num { text-align: right; white-space: nowrap; } td.path code { white-space: nowrap; }
 td.bad a { color: var(--bad); } .opid { color: #57606a; font-size: 12px; } .method { font-weight: 600; font-size: 12px; }
 tr.failed td.path { border-left: 4px solid var(--bad); }
 .verdict-ok { color: var(--ok); font-weight: 600; } .verdict-bad { color: var(--bad); font-weight: 600; }
@@ -158,23 +196,30 @@ def _check_header(check: str) -> str:
     return f'<th class="check" title="{_e(check)}">{_e(check).replace("_", "_<wbr>")}</th>'
 
 
-def _check_cell(cell: CheckCell, refs: list[int]) -> str:
+def _check_cell(cell: CheckCell, refs: list[int], warn_refs: list[int] = ()) -> str:  # type: ignore[assignment]
     if cell.state == FAILED:
         links = " ".join(f'<a href="#f{n}">F{n}</a>' for n in refs)
         total = cell.passed + cell.failed
         return f'<td class="bad" title="{cell.failed} of {total} responses failed this check">✗ {cell.failed}/{total} {links}</td>'
+    if cell.state == WARNED:
+        links = " ".join(f'<a href="#w{n}">W{n}</a>' for n in warn_refs)
+        title = f"{cell.warned} of {cell.passed} responses differ from a medimock convention (not the document): a warning"
+        return f'<td class="warnc" title="{title}">⚠ {cell.warned}/{cell.passed} {links}</td>'
     if cell.state == PASSED:
         return f'<td class="ok" title="{cell.passed} responses passed this check">✓ {cell.passed}</td>'
     return '<td class="na">\u2013</td>'
 
 
-def _workflow_cell(row: OperationResult, refs: list[int]) -> str:
+def _workflow_cell(row: OperationResult, refs: list[int], warn_refs: list[int] = ()) -> str:  # type: ignore[assignment]
     cell = row.workflow
     names = "\n".join(cell.passed[:15]) + ("\n..." if len(cell.passed) > 15 else "")
     if cell.state == FAILED:
         links = " ".join(f'<a href="#f{n}">F{n}</a>' for n in refs)
         extra = f" (+{len(cell.passed)} ✓)" if cell.passed else ""
         return f'<td class="bad" title="{len(cell.failures)} workflow test(s) failed on this operation">✗ {links}{extra}</td>'
+    if cell.state == WARNED:
+        links = " ".join(f'<a href="#w{n}">W{n}</a>' for n in warn_refs)
+        return f'<td class="warnc" title="the target differs from a medimock convention here (a warning)">⚠ {len(cell.passed)} {links}</td>'
     if cell.state == PASSED:
         return f'<td class="ok" title="passing workflow tests:\n{_e(names)}">✓ {len(cell.passed)}</td>'
     if cell.state == INCONCLUSIVE:
@@ -200,6 +245,15 @@ def _status_cell(row: OperationResult) -> str:
     return f'<td class="{css}" title="{_e(title)}">{len(covered)}/{len(info.statuses)}{flag}</td>'
 
 
+def _checked_cell(row: OperationResult) -> str:
+    if not row.exercised:
+        return '<td class="num na">0</td>'
+    stopped = f' <span class="warn">stopped at first failure after {row.stopped_after} cases</span>' if row.stopped_after else ""
+    css = "num" if row.covered else "num na"
+    title = f"{row.checked} responses checked of {row.sent} requests answered"
+    return f'<td class="{css}" title="{_e(title)}">{row.checked}/{row.sent}{stopped}</td>'
+
+
 def _param_cell(row: OperationResult) -> str:
     params = row.info.params
     if not params:
@@ -211,7 +265,7 @@ def _param_cell(row: OperationResult) -> str:
     return f'<td class="num" title="{_e(title)}">{len(row.params)}/{len(params)}</td>'
 
 
-def _row(api: ApiReport, row: OperationResult, numbering: _Numbering) -> str:
+def _row(api: ApiReport, row: OperationResult, numbering: _Numbering, warnings: _Numbering | None = None) -> str:
     info = row.info
     used = row.exercised or row.failed
     css = "op" + (" used" if used else "") + (" failed" if row.failed else "")
@@ -222,29 +276,32 @@ def _row(api: ApiReport, row: OperationResult, numbering: _Numbering) -> str:
         + (" (deprecated)" if info.deprecated else "")
         + "</span></td>",
     ]
+    warnings = warnings if warnings is not None else _Numbering(prefix="W")
     for check in api.checks:
         cell = row.cell(check)
         refs = [numbering.number(api, row, check, failure) for failure in cell.failures]
-        cells.append(_check_cell(cell, refs))
+        cells.append(_check_cell(cell, refs, [warnings.number(api, row, check, w) for w in cell.warnings]))
     refs = [numbering.number(api, row, WORKFLOWS, failure) for failure in row.workflow.failures]
-    cells.append(_workflow_cell(row, refs))
+    cells.append(_workflow_cell(row, refs, [warnings.number(api, row, WORKFLOWS, w) for w in row.workflow.warnings]))
     if row.errors:
         refs = [numbering.number(api, row, "error", failure) for failure in row.errors]
         cells[-1] = cells[-1][:-5] + " " + " ".join(f'<a href="#f{n}" class="warn">E{n}</a>' for n in refs) + "</td>"
+    cells.append(_checked_cell(row))
     cells.append(_status_cell(row))
     cells.append(_param_cell(row))
     return f'<tr class="{css}" data-key="{_e(key)}">' + "".join(cells) + "</tr>"
 
 
-def _table(api: ApiReport, rows: list[OperationResult], numbering: _Numbering) -> str:
+def _table(api: ApiReport, rows: list[OperationResult], numbering: _Numbering, warnings: _Numbering | None = None) -> str:
     head = (
         "<thead><tr><th>method</th><th>path / operationId</th>"
         + "".join(_check_header(check) for check in api.checks)
         + '<th class="check wf" title="hand-written workflow tests">workflows</th>'
+        + '<th title="responses checked / requests answered (an operation is covered when responses of it were checked)">checked</th>'
         + '<th title="documented response statuses seen / documented">statuses</th>'
         + '<th title="documented parameters sent / documented">params</th></tr></thead>'
     )
-    return '<table class="ops">' + head + "<tbody>" + "".join(_row(api, row, numbering) for row in rows) + "</tbody></table>"
+    return '<table class="ops">' + head + "<tbody>" + "".join(_row(api, row, numbering, warnings) for row in rows) + "</tbody></table>"
 
 
 def group_key(path: str, common: int) -> str:
@@ -260,12 +317,15 @@ def _common_depth(paths: list[str]) -> int:
     return depth
 
 
-def _api_section(api: ApiReport, numbering: _Numbering) -> str:
+def _api_section(api: ApiReport, numbering: _Numbering, warnings: _Numbering | None = None) -> str:
+    warnings = warnings if warnings is not None else _Numbering(prefix="W")
     cov = api.coverage
     verdict = '<span class="verdict-ok">ok</span>' if api.ok else '<span class="verdict-bad">failing</span>'
     headline = (
-        f"{verdict} · operations exercised {cov.operations} · statuses {cov.statuses} · parameters {cov.parameters}"
+        f"{verdict} · operations covered {cov.operations} · statuses {cov.statuses} · parameters {cov.parameters}"
         f" · failed checks {api.failed_checks} · failed workflows {api.failed_workflows}"
+        + (f" · conventions differ on {api.warned_operations} operations" if api.warned_operations else "")
+        + f" · tests: {_e(tests_line(api.tests))}"
     )
     parts = [
         f'<section class="api" id="api-{_e(api.api)}"><details open><summary><h2>{_e(api.api)}</h2>'
@@ -281,15 +341,16 @@ def _api_section(api: ApiReport, numbering: _Numbering) -> str:
             cov = Coverage.of(rows)
             failing = sum(row.failed for row in rows)
             label = (
-                f"<code>{_e(name)}</code> \u2014 {len(rows)} operations, {cov.operations.done} exercised"
+                f"<code>{_e(name)}</code> \u2014 {len(rows)} operations, {cov.operations.done} covered"
                 + (f', <span class="verdict-bad">{failing} failing</span>' if failing else "")
                 + f' <span class="headline">statuses {cov.statuses} · parameters {cov.parameters}</span>'
             )
             parts.append(
-                f'<details class="group"{" open" if failing else ""}><summary>{label}</summary>{_table(api, rows, numbering)}</details>'
+                f'<details class="group"{" open" if failing else ""}><summary>{label}</summary>'
+                f"{_table(api, rows, numbering, warnings)}</details>"
             )
     else:
-        parts.append(_table(api, api.rows, numbering))
+        parts.append(_table(api, api.rows, numbering, warnings))
     failures = numbering.of_api(api)
     if failures or api.unattributed:
         parts.append("<h3>Failures</h3>")
@@ -297,15 +358,25 @@ def _api_section(api: ApiReport, numbering: _Numbering) -> str:
         parts.append(_failure_block(number, api, row, column, failure))
     for failure in api.unattributed:
         parts.append(f'<div class="failure"><h4>{_e(failure.test)} (made no request)</h4><pre>{_e(failure.message)}</pre></div>')
+    warned = warnings.of_api(api)
+    if warned:
+        parts.append(
+            "<h3>Warnings: where the target differs from medimock's conventions</h3>"
+            "<p class='legend'>The vendor document does not decide these; they fail only in strict mode (--medimock-strict).</p>"
+        )
+        for number, row, column, warning in warned:
+            parts.append(_failure_block(number, api, row, column, warning, prefix="W"))
     parts.append("</details></section>")
     return "\n".join(parts)
 
 
-def _failure_block(number: int, api: ApiReport, row: OperationResult, column: str, failure: Failure) -> str:
+def _failure_block(number: int, api: ApiReport, row: OperationResult, column: str, failure: Failure, prefix: str = "F") -> str:
     what = {WORKFLOWS: "workflow test", "error": "property test error"}.get(column, column)
     status = f" → {failure.status}" if failure.status is not None else ""
+    tier = f' · <span class="tier">{_e(tier_label(failure))}</span>' if failure.tier else ""
     return (
-        f'<div class="failure" id="f{number}"><h4>F{number} · {_e(api.api)} · {_e(row.info.label)}{_e(status)} · {_e(what)}</h4>'
+        f'<div class="failure" id="{prefix.lower()}{number}"><h4>{prefix}{number} · {_e(api.api)} · {_e(row.info.label)}{_e(status)}'
+        f" · {_e(what)}{tier}</h4>"
         f"<p><strong>{_e(failure.title)}</strong></p>"
         + (f'<pre class="curl">{_e(failure.curl)}</pre>' if failure.curl else "<p>(no request to show)</p>")
         + _message_html(failure)
@@ -341,13 +412,13 @@ def _meta_value(value: Any) -> str:
 
 def _summary_table(report: Report) -> str:
     head = (
-        "<tr><th>API</th><th>result</th><th>operations exercised</th><th>documented statuses seen</th>"
+        "<tr><th>API</th><th>result</th><th>operations covered</th><th>documented statuses seen</th>"
         "<th>documented parameters sent</th><th>failed checks</th><th>failed workflows</th><th>errors</th><th>tests</th></tr>"
     )
     rows = []
     for api in report.apis:
         cov = api.coverage
-        tests = ", ".join(f"{n} {o}" for o, n in sorted(api.tests.items())) or "none run"
+        tests = tests_line(api.tests)
         verdict = '<td class="ok">ok</td>' if api.ok else '<td class="bad">failing</td>'
         rows.append(
             f'<tr><td><a href="#api-{_e(api.api)}">{_e(api.api)}</a></td>{verdict}<td class="num">{cov.operations}</td>'
@@ -367,18 +438,21 @@ def _summary_table(report: Report) -> str:
 
 _LEGEND = (
     "✓ n: passed (n responses checked; for workflows, n tests) · ✗ a/b: a of b responses failed, F<i>n</i> links the failure "
-    "with its curl command · ~: called only by workflow tests that failed on another operation or were skipped · "
+    "with its curl command · ⚠ a/b: a of b responses differ from a medimock convention the vendor document does not decide "
+    "(a warning; W<i>n</i> links it; it fails only in strict mode) · "
+    "~: called only by workflow tests that failed on another operation or were skipped · "
     "\u2013: not exercised (for a check: it never applied, e.g. <code>ignored_auth</code> needs a 2xx of a secured operation) · "
     "E<i>n</i>: the property test of that operation failed outside any check. A failing workflow test is blamed on the "
-    "operation of its last request. Statuses: documented response codes seen / documented (+n: an undocumented status seen). "
+    "operation its failed check names (else its last request). Checked: responses a check looked at / requests answered; "
+    "an operation counts as covered only when some of its responses were checked. Statuses: documented response codes seen / documented (+n: an undocumented status seen). "
     "Params: documented parameters sent / documented (path, query, header, cookie, and top-level body fields). "
-    "Credentials in curl commands are masked."
+    "Credentials in curl commands are shell variables (${CLARIUS_API_KEY}, ...), set as each command's comment says."
 )
 
 
 def render_html(report: Report) -> str:
-    numbering = _Numbering()
-    sections = [_api_section(api, numbering) for api in report.apis]
+    numbering, warnings = _Numbering(), _Numbering(prefix="W")
+    sections = [_api_section(api, numbering, warnings) for api in report.apis]
     title = f"Contract conformance — {', '.join(a.api for a in report.apis) or 'no API'} — {report.meta.get('date', '')}"
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -400,16 +474,20 @@ def _md(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _md_check(cell: CheckCell, refs: list[int]) -> str:
+def _md_check(cell: CheckCell, refs: list[int], warn_refs: list[int] = ()) -> str:  # type: ignore[assignment]
     if cell.state == FAILED:
         return f"✗ {cell.failed}/{cell.passed + cell.failed} " + " ".join(f"[F{n}](#f{n})" for n in refs)
+    if cell.state == WARNED:
+        return f"⚠ {cell.warned}/{cell.passed} " + " ".join(f"[W{n}](#w{n})" for n in warn_refs)
     return f"✓ {cell.passed}" if cell.state == PASSED else "\u2013"
 
 
-def _md_workflow(row: OperationResult, refs: list[int]) -> str:
+def _md_workflow(row: OperationResult, refs: list[int], warn_refs: list[int] = ()) -> str:  # type: ignore[assignment]
     cell = row.workflow
     if cell.state == FAILED:
         return "✗ " + " ".join(f"[F{n}](#f{n})" for n in refs)
+    if cell.state == WARNED:
+        return f"⚠ {len(cell.passed)} " + " ".join(f"[W{n}](#w{n})" for n in warn_refs)
     return {PASSED: f"✓ {len(cell.passed)}", INCONCLUSIVE: f"~ {len(cell.inconclusive)}", NOT_EXERCISED: "\u2013"}[cell.state]
 
 
@@ -427,7 +505,7 @@ def _markdown_groups(api: ApiReport, listed: int) -> list[str]:
     out = [
         f"{len(api.rows)} operations in {len(groups)} groups (the HTML report has every operation and check):",
         "",
-        "| group | operations | exercised | failing | documented statuses seen | documented parameters sent |",
+        "| group | operations | covered | failing | documented statuses seen | documented parameters sent |",
         "|---|---|---|---|---|---|",
     ]
     for name, rows in groups.items():
@@ -441,7 +519,7 @@ def _markdown_groups(api: ApiReport, listed: int) -> list[str]:
 
 
 def render_markdown(report: Report) -> str:
-    numbering = _Numbering()
+    numbering, warnings = _Numbering(), _Numbering(prefix="W")
     meta = report.meta
     out = ["# Contract conformance", ""]
     out.append(f"- date: {meta.get('date', '')}" + (f" ({meta['duration']})" if meta.get("duration") else ""))
@@ -455,12 +533,12 @@ def render_markdown(report: Report) -> str:
             out.append(f"- {key.replace('_', ' ')}: {value}")
     out += ["", "## Summary", ""]
     out.append(
-        "| API | result | operations exercised | documented statuses seen | documented parameters sent | failed checks | failed workflows | errors | tests |"
+        "| API | result | operations covered | documented statuses seen | documented parameters sent | failed checks | failed workflows | errors | tests |"
     )
     out.append("|---|---|---|---|---|---|---|---|---|")
     for api in report.apis:
         cov = api.coverage
-        tests = ", ".join(f"{n} {o}" for o, n in sorted(api.tests.items())) or "none run"
+        tests = tests_line(api.tests)
         out.append(
             f"| [{api.api}](#{api.api}) | {'ok' if api.ok else '**failing**'} | {cov.operations} | {cov.statuses} | {cov.parameters} | "
             f"{api.failed_checks} | {api.failed_workflows} | {api.errors} | {tests} |"
@@ -474,8 +552,10 @@ def render_markdown(report: Report) -> str:
         "",
         "Columns: "
         + ", ".join(f"{short(check)} = `{check}`" for check in report.checks)
-        + ". ✓ n passed (responses; for workflows, tests) · ✗ a/b failed (Fn below, with curl) · ~ only in tests that failed "
-        "elsewhere or were skipped · \u2013 not exercised. statuses/params: documented ones seen or sent / documented.",
+        + ". ✓ n passed (responses; for workflows, tests) · ✗ a/b failed (Fn below, with curl) · ⚠ a/b differ from a medimock "
+        "convention (Wn below: a warning, not the document's rule; fails only in strict mode) · ~ only in tests that failed "
+        "elsewhere or were skipped · \u2013 not exercised. checked: responses checked / requests answered (covered when > 0). "
+        "statuses/params: documented ones seen or sent / documented.",
         "",
     ]
     for api in report.apis:
@@ -484,7 +564,7 @@ def render_markdown(report: Report) -> str:
         if len(rows) > MARKDOWN_FULL_ROWS:
             rows = [row for row in rows if row.failed or row.workflow.state == INCONCLUSIVE]
             out += _markdown_groups(api, len(rows))
-        header = ["method", "path", "operationId", *[short(c) for c in api.checks], "workflows", "statuses", "params"]
+        header = ["method", "path", "operationId", *[short(c) for c in api.checks], "workflows", "checked", "statuses", "params"]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "---|" * len(header))
         for row in rows:
@@ -492,13 +572,24 @@ def render_markdown(report: Report) -> str:
             cells = [info.method, f"`{_md(info.path)}`", _md(info.operation_id)]
             for check in api.checks:
                 cell = row.cell(check)
-                cells.append(_md_check(cell, [numbering.number(api, row, check, f) for f in cell.failures]))
-            workflow = _md_workflow(row, [numbering.number(api, row, WORKFLOWS, f) for f in row.workflow.failures])
+                cells.append(
+                    _md_check(
+                        cell,
+                        [numbering.number(api, row, check, f) for f in cell.failures],
+                        [warnings.number(api, row, check, w) for w in cell.warnings],
+                    )
+                )
+            workflow = _md_workflow(
+                row,
+                [numbering.number(api, row, WORKFLOWS, f) for f in row.workflow.failures],
+                [warnings.number(api, row, WORKFLOWS, w) for w in row.workflow.warnings],
+            )
             if row.errors:
                 workflow += " " + " ".join(
                     f"[E{numbering.number(api, row, 'error', f)}](#f{numbering.number(api, row, 'error', f)})" for f in row.errors
                 )
             cells.append(workflow)
+            cells.append(f"{row.checked}/{row.sent}" + (f" (stopped after {row.stopped_after})" if row.stopped_after else ""))
             odd = row.undocumented_statuses
             cells.append(f"{len(row.statuses_covered)}/{len(info.statuses)}" + (f" (+{','.join(map(str, odd))})" if odd else ""))
             cells.append(f"{len(row.params)}/{len(info.params)}" if info.params else "\u2013")
@@ -510,20 +601,39 @@ def render_markdown(report: Report) -> str:
         if failures or api.unattributed:
             out += [f"### Failures ({api.api})", ""]
         for number, row, column, failure in failures:
-            what = {WORKFLOWS: "workflow test", "error": "property test error"}.get(column, f"`{column}`")
-            status = f" → {failure.status}" if failure.status is not None else ""
-            out += [f'<a id="f{number}"></a>**F{number}** · `{row.info.label}`{status} · {what}: {_md(failure.title)}', ""]
-            if failure.message and failure.message != failure.title:
-                out += ["```text", failure.message.strip(), "```", ""]
-            if failure.curl:
-                out += ["```sh", failure.curl, "```", ""]
-            if failure.test:
-                out += [f"test: `{failure.test}`", ""]
+            out += _md_failure("F", number, row, column, failure)
         for failure in api.unattributed:
             out += [f"- `{failure.test}` failed before making any request: {_md(failure.title)}", ""]
+        warned = warnings.of_api(api)
+        if warned:
+            out += [
+                f"### Warnings: where the target differs from medimock's conventions ({api.api})",
+                "",
+                "The vendor document does not decide these; they fail only in strict mode (`--medimock-strict`).",
+                "",
+            ]
+        for number, row, column, warning in warned:
+            out += _md_failure("W", number, row, column, warning)
     if not report.apis:
         out += ["No API was tested.", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _md_failure(prefix: str, number: int, row: OperationResult, column: str, failure: Failure) -> list[str]:
+    what = {WORKFLOWS: "workflow test", "error": "property test error"}.get(column, f"`{column}`")
+    status = f" → {failure.status}" if failure.status is not None else ""
+    tier = f" · {_md(tier_label(failure))}" if failure.tier else ""
+    out = [
+        f'<a id="{prefix.lower()}{number}"></a>**{prefix}{number}** · `{row.info.label}`{status} · {what}{tier}: {_md(failure.title)}',
+        "",
+    ]
+    if failure.message and failure.message != failure.title:
+        out += ["```text", failure.message.strip(), "```", ""]
+    if failure.curl:
+        out += ["```sh", failure.curl, "```", ""]
+    if failure.test:
+        out += [f"test: `{failure.test}`", ""]
+    return out
 
 
 def render_json(report: Report) -> str:

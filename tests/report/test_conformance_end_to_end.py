@@ -66,7 +66,7 @@ def test_a_contract_run_writes_the_report_beside_its_junit_xml(tmp_path):
     assert "started by the run" in data["meta"]["embedded"]
 
     summary = result.stdout[result.stdout.index("medimock conformance") :]
-    assert "tscharts  ok" in summary and "operations exercised 5/5 (100%)" in summary, summary
+    assert "tscharts  ok" in summary and "operations covered 5/5 (100%)" in summary, summary
     assert "failed checks 0, failed workflows 0" in summary
     assert f"report: {stem}.html" in summary
 
@@ -85,17 +85,17 @@ def test_a_broken_mock_shows_failed_cells_with_curl_commands(tmp_path):
     schema_cell = get_image["checks"]["response_schema_conformance"]
     assert schema_cell["state"] == "failed" and schema_cell["failed"] >= 1
     failure = schema_cell["failures"][0]
-    assert failure["curl"].startswith("curl -X GET") and "/tscharts/v1/image/" in failure["curl"]
+    assert failure["curl"].splitlines()[-1].startswith("curl -X GET") and "/tscharts/v1/image/" in failure["curl"]
     assert "'type' is a required property" in failure["message"].replace('"', "'")
     assert failure["test"].endswith("[GET /tscharts/v1/image/{id}/]")
 
     workflows = get_image["workflows"]
     assert workflows["state"] == "failed", "the round-trip test failed on GET /image/{id}/, not on its clean-up DELETE"
-    assert all(f["curl"].startswith("curl -X GET") for f in workflows["failed"])
+    assert all(f["curl"].splitlines()[-1].startswith("curl -X GET") for f in workflows["failed"])
     assert operations(data)["deleteImage"]["workflows"]["state"] != "failed"
 
     assert "\u2717" in html and 'class="bad"' in html and "curl -X GET" in html
-    assert "```sh\ncurl -X GET" in markdown
+    assert "```sh\n" in markdown and "\ncurl -X GET" in markdown
     for text in (html, markdown, json.dumps(data)):
         assert TOKEN not in text, "the report leaks the tscharts token"
     assert "tscharts  FAILING" in result.stdout and "failed checks 1" in result.stdout

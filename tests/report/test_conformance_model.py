@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from medimock.conformance import Failure, Recorder, render_html, render_json, render_markdown, summary_lines
-from medimock.conformance.curl import curl_for, redact_command
+from medimock.conformance.curl import curl_for, curl_with_variables, forget_secrets, redact_command, register_secret
 from medimock.conformance.model import FAILED, INCONCLUSIVE, NOT_EXERCISED, PASSED, STANDARD_CHECKS
 from medimock.conformance.plugin import report_stem
 from medimock.conformance.render import GROUP_ABOVE, MARKDOWN_FULL_ROWS
@@ -189,17 +189,22 @@ def test_coverage_of_operations_statuses_and_parameters(recorder):
     recorder.exchange(sent("POST", "/items/", json={}), 503)  # -> default
     recorder.exchange(sent("POST", "/forms/", data={"filter.name": "x"}), 200)  # the pattern, not sid
     recorder.exchange(sent("PUT", "/items/"), 405)  # not an operation: counts nowhere
+    for method, path in (("GET", "/items/"), ("POST", "/items/"), ("POST", "/forms/")):
+        recorder.checked("tiny", method, path)  # a check looked at a response of each
+    recorder.exchange(sent("GET", "/items/5/"), 200)  # sent, never checked: not covered
     recorder.end_test(PASSED)
     report = recorder.report(["tiny"])
     cov = report.apis[0].coverage
 
-    # listItems, createItem, submitForm of 5 operations
+    # listItems, createItem, submitForm of 5 operations: covered only where responses were checked (not getItem)
     assert (cov.operations.done, cov.operations.total) == (3, 5)
-    # listItems 200+4XX of 3, createItem 201+default of 2, getItem 0/2, newItemForm 0/1, submitForm 1/1
-    assert (cov.statuses.done, cov.statuses.total) == (5, 9)
-    # listItems limit+X-Trace of 2, createItem name of 2 (colour is undocumented), getItem 0/1, submitForm pattern of 2
-    assert (cov.parameters.done, cov.parameters.total) == (4, 7)
-    assert str(cov.operations) == "3/5 (60%)" and str(cov.statuses) == "5/9 (56%)" and str(cov.parameters) == "4/7 (57%)"
+    assert row(report, "getItem").exercised and not row(report, "getItem").covered
+    assert (row(report, "listItems").checked, row(report, "listItems").sent) == (1, 3)
+    # listItems 200+4XX of 3, createItem 201+default of 2, getItem 200 of 2, newItemForm 0/1, submitForm 1/1
+    assert (cov.statuses.done, cov.statuses.total) == (6, 9)
+    # listItems limit+X-Trace of 2, createItem name of 2 (colour is undocumented), getItem id of 1, submitForm pattern of 2
+    assert (cov.parameters.done, cov.parameters.total) == (5, 7)
+    assert str(cov.operations) == "3/5 (60%)" and str(cov.statuses) == "6/9 (67%)" and str(cov.parameters) == "5/7 (71%)"
     assert row(report, "listItems").undocumented_statuses == [500]
     assert report.coverage.to_dict()["operations"] == {"done": 3, "total": 5, "percent": 60.0}
     assert "+500" in render_html(report), "an undocumented status seen is flagged"
@@ -220,6 +225,7 @@ def test_a_failed_workflow_test_blames_its_last_request_not_its_clean_up(recorde
     recorder.exchange(sent("GET", "/items/"), 200)
     recorder.set_phase("call")
     recorder.exchange(sent("POST", "/items/", json={"name": "n"}), 201)
+    register_secret("abc.def", "TINY_TOKEN", "export TINY_TOKEN=...")
     recorder.exchange(sent("GET", "/items/7/", headers={"Authorization": "Bearer abc.def"}), 200)
     recorder.exchange(sent("DELETE", "/items/7/"), 405)  # not an operation
     recorder.exchange(sent("POST", "/items/", json={"name": "cleanup"}), 201, unwinding=True)  # in a finally: block
@@ -232,7 +238,8 @@ def test_a_failed_workflow_test_blames_its_last_request_not_its_clean_up(recorde
     assert get_item.workflow.state == FAILED
     (failure,) = get_item.workflow.failures
     assert failure.title == "AssertionError: the item comes back as created"
-    assert failure.curl.startswith("curl -X GET") and "/tiny/items/7/" in failure.curl and "abc.def" not in failure.curl
+    assert failure.curl.splitlines()[-1].startswith("curl -X GET") and "/tiny/items/7/" in failure.curl and "abc.def" not in failure.curl
+    assert '"Authorization: Bearer ${TINY_TOKEN}"' in failure.curl and "# TINY_TOKEN: export TINY_TOKEN=..." in failure.curl
     assert failure.test.endswith("test_create_then_get") and failure.status == 200
     assert row(report, "createItem").workflow.state == INCONCLUSIVE
     assert row(report, "listItems").workflow.state == INCONCLUSIVE, "setup requests belong to the test"
@@ -263,6 +270,8 @@ def test_passing_skipped_and_request_less_tests(recorder):
         recorder.end_test(outcome, "no control API" if outcome == "skipped" else "")
     recorder.begin_test("contracts/tiny/test_workflows.py::test_no_credentials", "tiny")
     recorder.end_test(FAILED, "Failed: tiny: credentials missing: token")
+    for category in ("passed", "passed", "skipped", "failed"):  # the plugin counts pytest's own categories
+        recorder.count("tiny", category)
     report = recorder.report(["tiny"])
     assert row(report, "listItems").workflow.passed == [
         "contracts/tiny/test_workflows.py::test_a",
@@ -323,8 +332,8 @@ def test_a_huge_api_is_grouped_in_html_and_trimmed_in_markdown():
     assert len(groups) == 7, "one line per group"
     g1 = next(line for line in groups if line.startswith("| `/g1`"))
     g3 = next(line for line in groups if line.startswith("| `/g3`"))
-    assert g1.split(" | ")[1:4] == ["18", "0", "**1**"], g1  # 9 commands x GET/POST; the failing check ran on no response
-    assert g3.split(" | ")[1:4] == ["18", "1", "0"], g3
+    assert g1.split(" | ")[1:4] == ["18", "1", "**1**"], g1  # 9 commands x GET/POST; a failed check looked at a response: covered
+    assert g3.split(" | ")[1:4] == ["18", "0", "0"], g3  # a request was answered, but no check looked at it: not covered
     assert "120 operations in 7 groups" in markdown
 
 
@@ -333,13 +342,35 @@ def test_summary_lines_name_each_api_its_failures_coverage_and_the_report(record
     recorder.check_result("tiny", "GET", "/items/", "status_code_conformance", Failure("Undocumented HTTP status code"))
     lines = summary_lines(recorder.report(["tiny"]), ["reports/conformance.html"])
     text = "\n".join(lines)
-    assert lines[0].startswith("tiny") and "FAILING" in lines[0] and "operations exercised 1/5 (20%)" in lines[0]
+    assert lines[0].startswith("tiny") and "FAILING" in lines[0] and "operations covered 1/5 (20%)" in lines[0]
     assert "failed checks 1" in lines[0]
     assert "documented statuses seen 1/9 (11%)" in text and "parameters sent 0/7 (0%)" in text
     assert lines[-1] == "report: reports/conformance.html"
 
 
 # -- curl ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets():
+    forget_secrets()
+    yield
+    forget_secrets()
+
+
+def test_curl_shows_known_credentials_as_variables_and_the_rest_as_sent():
+    register_secret("s3cr3t-key", "TINY_KEY", "export TINY_KEY=... (a key)")
+    known = curl_with_variables(
+        sent("POST", "/forms/?x=1", data={"password": "hunter2", "token": "s3cr3t-key"}, headers={"Authorization": "Key s3cr3t-key"})
+    )
+    lines = known.splitlines()
+    assert lines[0] == "# TINY_KEY: export TINY_KEY=... (a key)"
+    assert '"Authorization: Key ${TINY_KEY}"' in lines[1] and "s3cr3t-key" not in known
+    assert "hunter2" not in known, "a password is masked even where it is not a known credential"
+    bad = curl_with_variables(sent("GET", "/items/", headers={"Authorization": "Key not-a-real-key"}))
+    assert "'Authorization: Key not-a-real-key'" in bad, "a credential under test (not a known one) is shown as sent"
+    quoted = curl_with_variables(sent("GET", '/items/?q=a"$b', headers={"Authorization": "Key s3cr3t-key"}))
+    assert '"Authorization: Key ${TINY_KEY}"' in quoted
 
 
 def test_curl_masks_credentials_and_cuts_huge_bodies():
