@@ -31,7 +31,8 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
         "the sources/ folder beside the specs). Without API: list the specs and where they are."
     )
     parser.epilog = (
-        "examples:\n  medimock spec clarius > clarius.yaml\n  st run $(medimock spec --path clarius) --url https://staging.example.com"
+        "examples:\n  medimock spec clarius > clarius.yaml\n  st run $(medimock spec clarius --path) --url https://staging.example.com\n"
+        "\nexit codes: 0 printed or written, 2 an unknown API or a usage error"
     )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("api", nargs="?", help="the API (clarius, tscharts, radiology, ambra...)")

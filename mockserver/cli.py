@@ -67,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     mutation.add_arguments(sub.add_parser("mutation", help="check that each contract suite catches each deliberate defect of the mock"))
     info.add_spec_arguments(sub.add_parser("spec", help="print or write an API's OpenAPI spec"))
     info.add_credentials_arguments(sub.add_parser("credentials", help="the seeded credentials of a running mock"))
-    defects = sub.add_parser("defects", help="list the deliberate defects (JSON) that --defect switches on")
+    defects = sub.add_parser(
+        "defects",
+        help="list the deliberate defects (JSON) that --defect switches on",
+        description="The deliberate defects of the mock (mutation testing: `medimock serve --defect NAME`), as JSON.",
+        epilog="exit codes: 0 listed, 2 a usage error",
+    )
     defects.add_argument("--api", action="append", choices=ALL_APIS, help="only this API's defects")
     proxy = sub.add_parser(
         "proxy",
@@ -76,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         "traffic and the spec disagree: in the journal (GET /__mock__/requests), the report (GET /__mock__/proxy/report, "
         "--report) and, with --record, a recording that `medimock serve --replay` serves back. Credentials are redacted "
         "everywhere.",
+        epilog="exit codes: 0 stopped (Ctrl-C, SIGTERM; the report is written), 2 a usage error, a bad upstream or a port "
+        "that cannot be bound",
     )
     add_proxy_arguments(proxy)
     add_serve_arguments(parser)  # `medimock --port 9000` works too

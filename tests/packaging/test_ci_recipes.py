@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +116,7 @@ def test_the_recipes_cover_both_uses_with_the_cli():
         assert "make " not in text and "git clone" not in text, "a recipe needs the package, not a checkout"
 
 
-@pytest.mark.parametrize("job_name", sorted(github_jobs()))
-def test_github_actions_job_runs(installed, job_name):
+def run_github_job(installed: Any, job_name: str) -> tuple[bool, Job]:
     workflow_env, job = github_jobs()[job_name]
     local = Job(installed, f"github-{job_name}", overrides({**workflow_env, **(job.get("env") or {})}, installed))
     github_env = local.repository / "github-env"
@@ -134,20 +134,39 @@ def test_github_actions_job_runs(installed, job_name):
             failed = failed or code != 0
     finally:
         local.stop()
-    assert not failed, "\n\n".join(local.log)
+    return not failed, local
+
+
+def run_gitlab_job(installed: Any, job_name: str) -> tuple[bool, Job]:
+    variables, job = gitlab_jobs()[job_name]
+    local = Job(installed, f"gitlab-{job_name}", overrides({**variables, **(job.get("variables") or {})}, installed))
+    try:
+        code = local.run("\n".join([*job.get("before_script", []), *job["script"]]))  # one shell, as GitLab's runner does
+        local.run("\n".join(job.get("after_script", [])) or "true")
+    finally:
+        local.stop()
+    return code == 0, local
+
+
+@pytest.fixture(scope="module")
+def recipe_runs(installed: Any) -> dict[tuple[str, str], tuple[bool, Job]]:
+    """Every job of both files, run side by side (each with its own ports and directory): most of a job is waiting."""
+    jobs = [("github", name, run_github_job) for name in github_jobs()] + [("gitlab", name, run_gitlab_job) for name in gitlab_jobs()]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        futures = {(kind, name): pool.submit(runner, installed, name) for kind, name, runner in jobs}
+        return {job: future.result() for job, future in futures.items()}
+
+
+@pytest.mark.parametrize("job_name", sorted(github_jobs()))
+def test_github_actions_job_runs(recipe_runs, job_name):
+    ok, local = recipe_runs[("github", job_name)]
+    assert ok, "\n\n".join(local.log)
     reports = local.repository / "reports"
     assert any(reports.glob("junit-*.xml")), sorted(p.name for p in reports.iterdir())
 
 
 @pytest.mark.parametrize("job_name", sorted(gitlab_jobs()))
-def test_gitlab_ci_job_runs(installed, job_name):
-    variables, job = gitlab_jobs()[job_name]
-    local = Job(installed, f"gitlab-{job_name}", overrides({**variables, **(job.get("variables") or {})}, installed))
-    try:
-        script = "\n".join([*job.get("before_script", []), *job["script"]])  # one shell, as GitLab's runner does
-        code = local.run(script)
-        local.run("\n".join(job.get("after_script", [])) or "true")
-    finally:
-        local.stop()
-    assert code == 0, "\n\n".join(local.log)
-    assert (local.repository / job["artifacts"]["reports"]["junit"]).is_file()
+def test_gitlab_ci_job_runs(recipe_runs, job_name):
+    ok, local = recipe_runs[("gitlab", job_name)]
+    assert ok, "\n\n".join(local.log)
+    assert (local.repository / gitlab_jobs()[job_name][1]["artifacts"]["reports"]["junit"]).is_file()

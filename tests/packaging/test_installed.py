@@ -1,9 +1,9 @@
 """The wheel in a fresh virtual environment, used from outside the checkout: it serves every API, runs
 every contract suite, intercepts ``requests`` in another project's tests and runs a load test.
 
-The environment is built once (``conftest.installed``); the mock these tests call is ``medimock serve``
-of that environment. About a minute and a half in all, most of it the contract suites (kept to a
-small budget: Clarius's with its default examples, the other three with one example per operation).
+The environment is built once (``conftest.installed``: the sdist, the wheel from it, a venv, pip install);
+the mock these tests call is ``medimock serve`` of that environment. Most of the time is the build and
+install and the contract suites, which run every test with a small budget (3 examples per operation).
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def test_every_command_documents_itself(installed):
     for command in COMMANDS:
         result = installed.run("medimock", command, "--help")
         assert result.returncode == 0 and f"usage: medimock {command}" in result.stdout, result.stdout + result.stderr
+        assert "exit codes" in result.stdout, f"medimock {command} --help documents its exit codes"
     assert "exit codes" in installed.run("medimock", "contract", "--help").stdout
     assert installed.run("medimock", "--version").stdout.startswith("medimock ")
     assert installed.run("medimock", "contract", "--api", "nosuch").returncode == 2
@@ -156,25 +157,21 @@ def test_spec_and_credentials_commands(installed, served):
 
 
 def test_every_contract_suite_runs_from_the_package(installed, served):
-    # Clarius in full (its default budget), against the mock the suites start themselves (the venv's python -m mockserver)
-    clarius = installed.run("medimock", "contract", "--api", "clarius", timeout=600)
-    assert clarius.returncode == 0, clarius.stdout[-5000:] + clarius.stderr[-3000:]
-    assert "[100%]" in clarius.stdout, clarius.stdout[-3000:]
-    reports = installed.work / "reports"
-    assert (reports / "junit-contract-clarius.xml").is_file() and (reports / "conformance-contract-clarius.html").is_file()
-
-    # the three others against the served mock, one example per operation (Ambra's property run: its session commands)
-    others = installed.run(
+    """Every test of the four suites, with a small budget: 3 examples per operation (Ambra: 1, and its property
+    run over its session commands); the suites' mock-started path is run by test_contract_exit_codes."""
+    run = installed.run(
         "medimock",
-        *("contract", "--api", "tscharts", "--api", "radiology", "--api", "ambra", "--target", served.url, "--examples", "1"),
+        *("contract", "--target", served.url, "--examples", "3"),
         env={"MEDIMOCK_AMBRA_OPERATIONS": "^/session/"},
-        timeout=600,
+        timeout=900,
     )
-    assert others.returncode == 0, others.stdout[-5000:] + others.stderr[-3000:]
-    summary = others.stdout[others.stdout.index("medimock conformance") :]
-    for api in ("tscharts", "radiology", "ambra"):
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
+    assert "[100%]" in run.stdout, run.stdout[-3000:]
+    summary = run.stdout[run.stdout.index("medimock conformance") :]
+    for api in ("clarius", "tscharts", "radiology", "ambra"):
         assert re.search(rf"^{api}\s+ok\s", summary, re.MULTILINE), summary
-    assert (reports / "junit-contracts.xml").is_file()
+    reports = installed.work / "reports"
+    assert (reports / "junit-contracts.xml").is_file() and (reports / "conformance-contracts.html").is_file()
 
 
 def test_contract_exit_codes(installed):
@@ -211,7 +208,8 @@ def test_another_project_intercepts_requests(installed):
     (project / "test_intercept.py").write_text(INTERCEPT_TEST)
     result = installed.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
-    assert re.search(r"\b9 passed\b", result.stdout), result.stdout[-2000:]
+    passed = re.search(r"\b(\d+) passed\b", result.stdout)
+    assert passed is not None and int(passed.group(1)) >= 9, result.stdout[-2000:]  # the example's tests and the one above
 
 
 def test_a_load_test_runs(installed, served):
