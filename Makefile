@@ -17,7 +17,7 @@ FULL     ?=
 STRICT   ?=
 export PORT
 
-.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation
+.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation lint-specs verify-specs
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -51,10 +51,10 @@ contract: $(STAMP)
 	$(MEDIMOCK) contract --api $(API) $(if $(TARGET),--target $(TARGET)) $(if $(FULL),--examples 200) $(if $(STRICT),--strict) \
 	  $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
-# make load API=clarius|ambra [TARGET=<url>] [USERS=10] [SPAWN_RATE=5] [DURATION=30s] [WORKERS=N]
+# make load API=clarius|clarius-research|ambra [TARGET=<url>] [USERS=10] [SPAWN_RATE=5] [DURATION=30s] [WORKERS=N]
 #           [THRESHOLDS=loadtests/thresholds.yaml] [MAX_P95_MS=..] [MAX_FAILURE_RATIO=..] [MIN_RPS=..]
 load: $(STAMP)
-	$(if $(API),,$(error API=clarius|ambra is required))
+	$(if $(API),,$(error API=clarius|clarius-research|ambra is required))
 	$(MEDIMOCK) load --api $(API) $(if $(TARGET),--target $(TARGET)) --users $(USERS) --spawn-rate $(SPAWN_RATE) \
 	  --duration $(DURATION) $(if $(filter-out 0 1,$(WORKERS)),--workers $(WORKERS)) $(if $(THRESHOLDS),--thresholds $(THRESHOLDS)) \
 	  $(if $(MAX_P95_MS),--max-p95-ms $(MAX_P95_MS)) $(if $(MAX_FAILURE_RATIO),--max-failure-ratio $(MAX_FAILURE_RATIO)) \
@@ -76,6 +76,17 @@ spec-ambra: $(STAMP) ## regenerate specs/ambra/openapi.yaml from the vendor docu
 
 spec-ambra-check: $(STAMP) ## fail when specs/ambra/openapi.yaml is stale
 	$(PY) specs/ambra/derive.py --check
+
+# make lint-specs [API=clarius]: Spectral (spectral:oas) and Redocly (recommended), pinned, installed with npm
+# into ~/.cache/medimock on first use; fails on any error or warning (.spectral.yaml and redocly.yaml say what is off)
+lint-specs: $(STAMP)
+	$(PY) -m medimock.spec_lint $(if $(API),--api $(API)) $(ARGS)
+
+# make verify-specs [API=clarius] [ARGS="--seed N --max-time S"]: schemathesis's CLI (st run: every phase, every check,
+# specs/schemathesis.toml) against a served mock with the seeded credentials; 100 examples per operation, 300 s of
+# fuzzing and stateful rounds per spec, a random seed (make test runs a small budget with a fixed seed)
+verify-specs: $(STAMP)
+	$(PY) -m medimock.verify_specs $(if $(API),--api $(API)) $(ARGS)
 
 # make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
 mutation: $(STAMP)

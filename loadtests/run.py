@@ -1,6 +1,6 @@
 """``medimock load``: run a Locust scenario headless, judge it against thresholds, write its reports.
 
-    medimock load --api clarius|ambra [--target URL] [--users 10] [--spawn-rate 5] [--duration 30s]
+    medimock load --api clarius|clarius-research|ambra [--target URL] [--users 10] [--spawn-rate 5] [--duration 30s]
         [--max-p95-ms 500] [--max-failure-ratio 0] [--min-rps 50] [--thresholds [FILE]]
         [--workers N] [--remote-workers M --master-bind-host 0.0.0.0] [--reports reports]
 
@@ -11,8 +11,8 @@ embedded mock is started on a free loopback port and stopped afterwards. Output,
 
 Thresholds (command line, or a YAML file; the command line wins) apply to the aggregate of all
 requests, and a file may also set them per request name under ``requests:``. ``--thresholds``
-without a file takes the scenario's own (thresholds.yaml for clarius, thresholds-ambra.yaml,
-shipped beside the scenarios). The exit code is 0 when every threshold holds, 1 when one is
+without a file takes the scenario's own (thresholds.yaml for clarius, thresholds-<scenario>.yaml
+for the others, shipped beside the scenarios). The exit code is 0 when every threshold holds, 1 when one is
 breached or Locust failed, 2 for a usage error or a target that cannot be reached. The failure
 ratio defaults to 0: any failed request fails the run.
 
@@ -21,10 +21,10 @@ ratio defaults to 0: any failed request fails the run.
 (``locust -f <medimock>/loadtests/<api>.py --worker --master-host <this host>``; ``medimock load
 --scenario-path`` prints the file).
 
-Scenarios: ``clarius`` (clarius.py) and ``ambra`` (ambra.py). Ambra keeps at most 10 sessions per
-user, so the Ambra users share sessions: the Locust processes started here get AMBRA_SESSIONS
-(sessions per process) so that together they open 8; give remote workers AMBRA_SESSIONS yourself
-(default 2 each).
+Scenarios: ``clarius`` (clarius.py), ``clarius-research`` (clarius_research.py: the Research API of the
+same mock) and ``ambra`` (ambra.py). Ambra keeps at most 10 sessions per user, so the Ambra users share
+sessions: the Locust processes started here get AMBRA_SESSIONS (sessions per process) so that together
+they open 8; give remote workers AMBRA_SESSIONS yourself (default 2 each).
 """
 
 from __future__ import annotations
@@ -44,8 +44,14 @@ import yaml
 
 from medimock.target import EmbeddedMock
 
-SCENARIOS = {"clarius": Path(__file__).with_name("clarius.py"), "ambra": Path(__file__).with_name("ambra.py")}
-THRESHOLDS = {"clarius": Path(__file__).with_name("thresholds.yaml"), "ambra": Path(__file__).with_name("thresholds-ambra.yaml")}
+SCENARIOS = {
+    "clarius": Path(__file__).with_name("clarius.py"),
+    "clarius-research": Path(__file__).with_name("clarius_research.py"),
+    "ambra": Path(__file__).with_name("ambra.py"),
+}
+MOCK_API = {"clarius-research": "clarius"}  # the API of the mock a scenario needs, when its name is not one
+# each scenario's own thresholds (what `--thresholds` without a file takes): thresholds-<scenario>.yaml, Clarius's thresholds.yaml
+THRESHOLDS = {name: Path(__file__).with_name("thresholds.yaml" if name == "clarius" else f"thresholds-{name}.yaml") for name in SCENARIOS}
 FINAL_STATS = Path(__file__).with_name("final_stats.py")  # a Locust plugin file loaded beside each scenario
 BUILTIN = "<the scenario's own>"
 AMBRA_SESSION_BUDGET = 8  # Ambra drops a user's oldest session beyond 10: the Locust processes share 8
@@ -116,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     embedded = None
     target = args.target
     if target is None:
-        embedded = EmbeddedMock(["--api", args.api])
+        embedded = EmbeddedMock(["--api", MOCK_API.get(args.api, args.api)])
         target = embedded.start()
     reports = Path(args.reports)
     reports.mkdir(parents=True, exist_ok=True)

@@ -896,6 +896,11 @@ class Control:
         out: dict[str, Any] = self.request("POST", "/radiology/clock", json={"advance_seconds": seconds})
         return out
 
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """``POST /__mock__/clock``: the mock's clock (radiology tokens and statuses, Clarius research links) moves on."""
+        out: dict[str, Any] = self.request("POST", "/clock", json={"advance_seconds": seconds})
+        return out
+
     def wait_for_webhooks(self, timeout: float | None = None) -> bool:
         """Wait until the webhooks sent so far are delivered and recorded."""
         self._owner._require_active()

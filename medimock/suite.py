@@ -101,6 +101,11 @@ def ambra_examples() -> int:
 # Credentials in a failure's curl: the shell variable standing for each, and how to set it.
 CREDENTIAL_VARIABLES = {
     ("clarius", "api_key"): ("CLARIUS_API_KEY", "<prefix>.<secret> of a Clarius service key (README: Credentials)"),
+    ("clarius", "research_password"): ("CLARIUS_RESEARCH_PASSWORD", "the password of CLARIUS_RESEARCH_USERNAME"),
+    ("clarius", "research_no_bundle_password"): (
+        "CLARIUS_RESEARCH_NO_BUNDLE_PASSWORD",
+        "the password of CLARIUS_RESEARCH_NO_BUNDLE_USERNAME",
+    ),
     ("tscharts", "token"): ("TSCHARTS_TOKEN", "a tscharts token (README: Credentials)"),
     ("tscharts", "password"): ("TSCHARTS_PASSWORD", "the password of TSCHARTS_USERNAME"),
     ("radiology", "client_secret"): ("RADIOLOGY_CLIENT_SECRET", "the secret of RADIOLOGY_CLIENT_ID"),

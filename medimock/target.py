@@ -40,7 +40,19 @@ MOUNTS = {"clarius": "", "tscharts": "", "ambra": "/api/v3", "radiology": "/radi
 
 # API -> {credential name: environment variable}
 CREDENTIAL_ENV = {
-    "clarius": {"api_key": "CLARIUS_API_KEY"},
+    "clarius": {
+        "api_key": "CLARIUS_API_KEY",
+        # the Research API (a research user with the Research Bundle, and exams of its institution)
+        "research_username": "CLARIUS_RESEARCH_USERNAME",
+        "research_password": "CLARIUS_RESEARCH_PASSWORD",
+        "research_exam_id": "CLARIUS_RESEARCH_EXAM_ID",  # an exam the user may read, processed
+        "research_processing_exam_id": "CLARIUS_RESEARCH_PROCESSING_EXAM_ID",  # one still being processed
+        "research_other_exam_id": "CLARIUS_RESEARCH_OTHER_EXAM_ID",  # an exam of another institution
+        "research_unknown_exam_id": "CLARIUS_RESEARCH_UNKNOWN_EXAM_ID",  # an id no exam has
+        "research_no_bundle_username": "CLARIUS_RESEARCH_NO_BUNDLE_USERNAME",  # a user without the Research Bundle
+        "research_no_bundle_password": "CLARIUS_RESEARCH_NO_BUNDLE_PASSWORD",
+        "research_expired_link": "CLARIUS_RESEARCH_EXPIRED_LINK",  # a raw_image or download_url older than 7 days
+    },
     "tscharts": {
         "token": "TSCHARTS_TOKEN",
         "username": "TSCHARTS_USERNAME",
@@ -58,6 +70,9 @@ CREDENTIAL_ENV = {
         "other_order_id": "RADIOLOGY_OTHER_ORDER_ID",
         "study_uid_with_several_orders": "RADIOLOGY_MULTI_ORDER_STUDY_UID",
         "study_group": "RADIOLOGY_STUDY_GROUP",
+        # an order of the organisation with a FINAL report, and its study (steer the property tests to real data)
+        "order_id": "RADIOLOGY_ORDER_ID",
+        "study_uid": "RADIOLOGY_STUDY_UID",
         # a client of the same organisation allowed only one scope, for the wrong-scope workflow
         "single_scope_client_id": "RADIOLOGY_SINGLE_SCOPE_CLIENT_ID",
         "single_scope_client_secret": "RADIOLOGY_SINGLE_SCOPE_CLIENT_SECRET",

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import yaml
 from flask import Flask, Response, abort, request
-from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, ClientDisconnected, InternalServerError, RequestEntityTooLarge
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from .config import MockConfig
@@ -161,6 +161,10 @@ def to_mock_request(request: WerkzeugRequest) -> MockRequest:
             }
     except RequestEntityTooLarge as exc:
         raise Problem("payload_too_large", 413, "Request body too large.") from exc
+    except ClientDisconnected as exc:  # fewer bytes than Content-Length says, then the end of the stream
+        raise Problem("malformed_body", 400, "The request body ended before the length its Content-Length gives.") from exc
+    except BadRequest as exc:  # anything else Werkzeug cannot read as a request body
+        raise Problem("malformed_body", 400, f"Malformed request body: {exc.description}") from exc
     except ValueError as exc:  # a broken multipart body
         raise Problem("malformed_body", 400, f"Malformed request body: {exc}.") from exc
     return MockRequest(

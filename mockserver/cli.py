@@ -24,6 +24,7 @@ request and response against the spec (``mockserver/proxy.py``); it runs in one 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -235,8 +236,6 @@ def run_tool(args: argparse.Namespace) -> int:
 
 def list_defects(apis: list[str]) -> int:
     """Print every deliberate defect as JSON: what mutation testing switches on one at a time."""
-    import json
-
     from .pipeline import load_api
 
     found = []
@@ -351,9 +350,29 @@ def run_proxy(args: argparse.Namespace) -> int:
 
 
 class RedactingRequestHandler(WSGIRequestHandler):
-    """Werkzeug's access log, without credentials that clients put in query strings (Ambra's sid...)."""
+    """Werkzeug's access log, without credentials that clients put in query strings (Ambra's sid...).
+
+    Requests refused before the app (a request line over 64 KiB: 414; a header line over 64 KiB or
+    more than 100 headers: 431) are answered with a JSON ``detail`` and journaled (``mockserver/serving.py``).
+    """
+
+    error_message_format = '{"detail": "%(code)d %(message)s: %(explain)s"}'
+    error_content_type = "application/json"
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # JSON-safe: a bad request line is quoted back in the message
+        quoted = [None if text is None else json.dumps(text)[1:-1] for text in (message, explain)]
+        super().send_error(code, quoted[0], quoted[1])
+        if code in (400, 414, 431):
+            from .serving import journal_rejection
+
+            reason = {414: "request line too long", 431: "request headers too large"}.get(code, "malformed request")
+            journal_rejection(getattr(self.server, "app", None), code, reason, self.command or "", getattr(self, "path", ""))
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if not hasattr(self, "path"):  # the request line was refused unread (414): nothing to redact
+            super().log_request(code, size)
+            return
         path, _, query = self.path.partition("?")
         original = self.path
         self.path = path + ("?" + redact_query(query) if query else "")
@@ -379,6 +398,7 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
     from gunicorn.app.base import BaseApplication
 
     from .pipeline import MockApp
+    from .serving import GUNICORN_KEEPALIVE, GUNICORN_LIMITS, gunicorn_worker_class
 
     if config.port == 0:  # gunicorn binds once in the master; pick the free port here so it can be announced
         import socket
@@ -400,7 +420,10 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{_bind_host(config.host)}:{config.port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", gunicorn_worker_class())  # gthread, journaling what it refuses before the app
+            for name, value in GUNICORN_LIMITS.items():
+                self.cfg.set(name, value)
+            self.cfg.set("keepalive", GUNICORN_KEEPALIVE)
             self.cfg.set("threads", 8)
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 5)

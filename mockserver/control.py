@@ -9,6 +9,9 @@
     POST   /__mock__/faults         add one rule
     DELETE /__mock__/faults         clear them
     GET    /__mock__/health         liveness, with the APIs served
+    GET    /__mock__/clock          the mock's clock (wall clock + offset)
+    POST   /__mock__/clock          move it forward: {"advance_seconds": N} (what expires with time expires)
+    PUT    /__mock__/clock          set its offset: {"offset_seconds": N} (a test putting the clock back as it found it)
     ...and what each API adds (``/__mock__/clarius/exams``...).
 
 Errors are ``{"error": "<kind>", "detail": "..."}`` with a 4xx status.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from .http import MockRequest, MockResponse, Problem, json_response, no_content
@@ -69,6 +73,9 @@ CORE_SUMMARIES = {
     ("POST", "/faults"): "add one fault rule (latency, status, drop, stall...)",
     ("DELETE", "/faults"): "clear the fault rules",
     ("GET", "/health"): "the APIs served, seed, profile, strict mode, control routes",
+    ("GET", "/clock"): "the mock's clock (wall clock + offset)",
+    ("POST", "/clock"): 'move the clock forward: {"advance_seconds": N} (what expires with time expires)',
+    ("PUT", "/clock"): 'set its offset: {"offset_seconds": N}',
 }
 
 
@@ -85,6 +92,9 @@ class ControlApi:
             ("POST", "/faults"): _add_fault,
             ("DELETE", "/faults"): _clear_faults,
             ("GET", "/health"): _health,
+            ("GET", "/clock"): _clock,
+            ("POST", "/clock"): _advance_clock,
+            ("PUT", "/clock"): _set_clock,
         }
         self.summaries = dict(CORE_SUMMARIES)
         for api in app.apis:
@@ -161,6 +171,36 @@ def _add_fault(app: MockApp, request: MockRequest) -> MockResponse:
 def _clear_faults(app: MockApp, request: MockRequest) -> MockResponse:
     app.faults.clear()
     return no_content()
+
+
+def clock_state(app: MockApp) -> dict[str, Any]:
+    """``{"now": ISO 8601 UTC, "offset_seconds": N}``: the mock's clock as the control API shows it."""
+    now = app.clock.now()
+    return {"now": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "offset_seconds": app.clock.offset()}
+
+
+def _advance_clock(app: MockApp, request: MockRequest) -> MockResponse:
+    """``{"advance_seconds": N}`` moves the mock's clock forward (0 to 10 years; never back)."""
+    options = json_body(request)
+    seconds = options.get("advance_seconds") if isinstance(options, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 * 365 * 86400:
+        raise Problem("invalid_request", 400, 'The body is {"advance_seconds": N} with 0 <= N <= 10 years: the clock only moves forward.')
+    app.clock.advance(float(seconds))
+    return json_response(clock_state(app))
+
+
+def _set_clock(app: MockApp, request: MockRequest) -> MockResponse:
+    """``{"offset_seconds": N}`` sets the offset (0 to 10 years): for a test that moved the clock to put it back."""
+    options = json_body(request)
+    seconds = options.get("offset_seconds") if isinstance(options, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 * 365 * 86400:
+        raise Problem("invalid_request", 400, 'The body is {"offset_seconds": N} with 0 <= N <= 10 years.')
+    app.clock.set_offset(float(seconds))
+    return json_response(clock_state(app))
+
+
+def _clock(app: MockApp, request: MockRequest) -> MockResponse:
+    return json_response(clock_state(app))
 
 
 def _health(app: MockApp, request: MockRequest) -> MockResponse:

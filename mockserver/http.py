@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-import orjson
+from . import jsonio
 
 SENSITIVE_PARAMETERS = frozenset(
     {"sid", "password", "client_secret", "access_token", "refresh_token", "token", "api_key", "apikey", "key", "secret", "code"}
+    | {"x-amz-signature", "x-amz-credential", "x-amz-security-token"}  # presigned links (Clarius research downloads)
 )
 _REDACTED = "%5Bredacted%5D"  # "[redacted]", URL-encoded
 
@@ -68,13 +69,16 @@ class MockResponse:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
     raw: bool = False
+    # The body leaves out, as the caller asked, fields its schema requires (Ambra's field selection):
+    # response validation then skips ``required``.
+    partial: bool = False
 
     def encoded(self) -> bytes:
         if self.raw:
             return self.body if isinstance(self.body, bytes) else str(self.body).encode()
         if self.body is None and self.status in (204, 304):
             return b""
-        return orjson.dumps(self.body)
+        return jsonio.dumps(self.body)
 
     @property
     def json_body(self) -> Any:

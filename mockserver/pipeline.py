@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from . import clock as clock_module
 from . import faults as faults_module
 from . import journal as journal_module
 from .api import ApiDefinition, Context, Handler, Principal
+from .clock import MockClock
 from .config import MockConfig
 from .faults import DropConnection, FaultDecision, Faults
 from .http import MockRequest, MockResponse, Problem, redact_query
@@ -71,6 +73,8 @@ class MockApp:
         self.config = config or MockConfig()
         self.store = store or Store(self.config.db)
         self.store.register(faults_module.SCHEMA)
+        self.store.register(clock_module.SCHEMA)
+        self.clock = MockClock(self.store)  # wall clock + an offset the control API moves (/__mock__/clock)
         # The journal has a database file of its own beside the store's: its writes (a batch every 50 ms
         # under load) would otherwise count as changes to the data and empty every ``Store.cached`` page.
         self.journal_store = Store(journal_module.path_beside(self.store.path))
@@ -230,14 +234,14 @@ class MockApp:
             response = api.handlers[operation.operation_id](context)
             response = self._apply_defects(api, context, response)
         except Problem as problem:
-            if operation is not None:  # lets a dialect answer as the operation documents (e.g. its error types)
-                problem.extra.setdefault("operation_id", operation.operation_id)
-                problem.extra.setdefault("request", request)  # and as the request reads (e.g. which fields are empty)
-            response = dialect.render(problem)
-            for key, value in problem.headers.items():
-                response.headers.setdefault(key, value)
+            response = _render(dialect, problem, operation, request)
         except DropConnection:
             raise
+        except OverflowError as exc:
+            # A number from the request beyond what the store keeps (SQLite's 64-bit integers) or a date past
+            # year 9999: the client's input, in whichever handler it surfaced, so a 400 in the API's dialect.
+            out_of_range = Problem("invalid_request", 400, f"A number or date in the request is out of range ({exc}).")
+            response = _render(dialect, out_of_range, operation, request)
         except Exception as exc:
             log.exception("handler failed for %s %s", request.method, request.path)
             response = dialect.render(Problem("internal", 500, f"medimock internal error: {type(exc).__name__}: {exc}"))
@@ -338,6 +342,17 @@ class MockApp:
         return out
 
 
+def _render(dialect: Any, problem: Problem, operation: Operation | None, request: MockRequest) -> MockResponse:
+    """A problem in the API's dialect, answered as the operation documents (e.g. its error types)."""
+    if operation is not None:
+        problem.extra.setdefault("operation_id", operation.operation_id)
+        problem.extra.setdefault("request", request)  # and as the request reads (e.g. which fields are empty)
+    response: MockResponse = dialect.render(problem)
+    for key, value in problem.headers.items():
+        response.headers.setdefault(key, value)
+    return response
+
+
 @dataclass(frozen=True)
 class ResponseViolation:
     """One way a response breaks its operation's contract.
@@ -388,6 +403,8 @@ def check_response(operation: Operation, response: MockResponse) -> list[Respons
     if response.raw or media.validator is None:
         return []
     found = [ResponseViolation("response_schema", v.message, v.field, v.kind) for v in media.validator.violations(response.body)]
+    if response.partial:  # fields left out on request are not missing
+        found = [violation for violation in found if violation.rule != "required"]
     return sorted(found, key=str)
 
 

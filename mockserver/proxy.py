@@ -195,12 +195,19 @@ class ValidatingProxy:
 
     # -- one exchange ---------------------------------------------------------------------
     def handle(
-        self, request: MockRequest, *, raw_path: str | None = None, parse_error: str | None = None, too_large: bool = False
+        self,
+        request: MockRequest,
+        *,
+        raw_path: str | None = None,
+        parse_error: str | None = None,
+        too_large: bool = False,
+        incomplete: bool = False,
     ) -> ProxyResponse:
         """Forward ``request`` and check both directions.
 
         ``raw_path`` is the path as sent (still percent-encoded); ``parse_error`` says why a form body
-        did not parse; ``too_large`` that the body is over ``max_body_bytes`` and was not read.
+        did not parse; ``too_large`` that the body is over ``max_body_bytes`` and was not read;
+        ``incomplete`` that the client's body ended before its Content-Length (nothing to forward).
         """
         exchange = _Exchange(request, time.perf_counter(), Redactor())
         exchange.redactor.request_secrets(request)
@@ -213,6 +220,9 @@ class ValidatingProxy:
             routed = self.router.match(request.method, request.path)
             exchange.operation = routed.operation
             return self._local(exchange, 413, "request_too_large", f"Request body exceeds {self.config.max_body_bytes} bytes (--max-body).")
+        if incomplete:
+            exchange.operation = self.router.match(request.method, request.path).operation
+            return self._local(exchange, 400, "incomplete_request", "The request body ended before the length its Content-Length gives.")
         self._check_request(exchange, parse_error)
         try:
             upstream = self._forward(request, raw_path)

@@ -13,7 +13,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from .http import MockRequest, MockResponse, UploadedFile
@@ -62,30 +62,35 @@ class ProxyWsgiApp:
                 return self._send(
                     start_response, MockResponse(404, {"error": "not_found", "detail": "The control API is off (--no-control)."})
                 )
-            mock_request, _, _ = self._mock_request(request)
+            mock_request, _, _, _ = self._mock_request(request)
             return self._send(start_response, self.proxy.control(mock_request, request.path[len("/__mock__") :]))
-        mock_request, parse_error, too_large = self._mock_request(request)
+        mock_request, parse_error, too_large, incomplete = self._mock_request(request)
         raw_uri = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
         raw_path = urlsplit(raw_uri).path if raw_uri.startswith(("http://", "https://")) else raw_uri.partition("?")[0]
-        answer: ProxyResponse = self.proxy.handle(mock_request, raw_path=raw_path or None, parse_error=parse_error, too_large=too_large)
+        answer: ProxyResponse = self.proxy.handle(
+            mock_request, raw_path=raw_path or None, parse_error=parse_error, too_large=too_large, incomplete=incomplete
+        )
         headers = answer.headers
         if not any(name.lower() == "date" for name, _ in headers):
             headers = [*headers, ("Date", formatdate(usegmt=True))]
         start_response(f"{answer.status} {answer.reason}".rstrip(), headers)
         return _Body(answer.body, answer.on_close)
 
-    def _mock_request(self, request: Request) -> tuple[MockRequest, str | None, bool]:
+    def _mock_request(self, request: Request) -> tuple[MockRequest, str | None, bool, bool]:
         """The request as the pipeline's type, why its form body does not parse (reported, not refused),
-        and whether the body is over the limit (then it is not read)."""
+        whether the body is over the limit (then it is not read), and whether it ended before its length."""
         content_type = request.headers.get("Content-Type", "")
         base = content_type.split(";", 1)[0].strip().lower()
         parse_error = None
         form = None
         files = None
+        incomplete = False
         try:
             body = request.get_data(cache=True)
         except RequestEntityTooLarge:
             body, too_large = b"", True
+        except BadRequest:  # ClientDisconnected: the body ended before its Content-Length
+            body, too_large, incomplete = b"", False, True
         else:
             too_large = False
             if base in _FORM_TYPES:
@@ -111,7 +116,7 @@ class ProxyWsgiApp:
             remote_addr=request.remote_addr or "",
             query_string=request.query_string.decode("latin-1"),
         )
-        return mock_request, parse_error, too_large
+        return mock_request, parse_error, too_large, incomplete
 
     @staticmethod
     def _send(start_response: StartResponse, response: MockResponse) -> Iterable[bytes]:

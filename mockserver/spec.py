@@ -10,6 +10,7 @@ This module imports no Flask.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -22,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import regress
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from jsonschema.protocols import Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -31,6 +33,57 @@ from referencing.jsonschema import DRAFT202012
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 _FORMAT_CHECKER = FormatChecker()
+
+
+@functools.cache
+def ecma_regex(pattern: str) -> regress.Regex:
+    """A JSON Schema ``pattern``, compiled as ECMA-262 says (Unicode mode): the dialect the specification names.
+
+    Python's ``re`` is another dialect: its ``\\s`` matches U+001C-U+001F and U+0085, which ECMA-262's does
+    not, and misses U+FEFF, which ECMA-262's matches; its ``\\d`` and ``\\w`` match non-ASCII digits and
+    letters; its ``$`` also matches before a final newline. Schemathesis generates by ECMA-262, so a mock
+    matching with ``re`` rejects data its spec allows (issue 16). ``regress`` is Rust's ECMA-262 engine.
+    """
+    return regress.Regex(pattern, "u")
+
+
+def ecma_search(pattern: str, text: str) -> bool:
+    """Whether ``text`` has a match of ``pattern`` anywhere (JSON Schema patterns are not anchored)."""
+    return ecma_regex(pattern).find(text) is not None
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if ecma_search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, additional: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    known = schema.get("properties") or {}
+    patterns = list(schema.get("patternProperties") or {})
+    extras = [key for key in instance if key not in known and not any(ecma_search(p, key) for p in patterns)]
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        yield ValidationError(f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))} unexpected)")
+
+
+# Draft 2020-12 with ECMA-262 patterns (``pattern``, ``patternProperties`` and the additionalProperties they exempt).
+EcmaDraft202012Validator = validators.extend(
+    Draft202012Validator,
+    {"pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties},
+)
 
 try:  # libyaml is bundled in the PyYAML wheels; fall back to the pure loader.
     _YamlLoader: Any = yaml.CSafeLoader
@@ -111,7 +164,7 @@ class SchemaValidator:
                 known = set(schema.get("properties") or {})
                 patterns = list((schema.get("patternProperties") or {}).keys())
                 for key in error.instance:
-                    if key not in known and not any(re.search(p, key) for p in patterns):
+                    if key not in known and not any(ecma_search(p, key) for p in patterns):
                         found.append(Violation(_join(where, key), "unknown", "Unknown field."))
                 continue
             if error.validator == "required":
@@ -196,10 +249,10 @@ def compile_scalar_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None
         checks.append(lambda v: len(v) <= longest)
     if "pattern" in schema:
         try:
-            search = re.compile(schema["pattern"]).search
-        except re.error:
+            find = ecma_regex(schema["pattern"]).find
+        except regress.RegressError:
             return None
-        checks.append(lambda v: search(v) is not None)
+        checks.append(lambda v: find(v) is not None)
     if "enum" in schema or "const" in schema:
         allowed = [(type(v), v) for v in (schema["enum"] if "enum" in schema else [schema["const"]])]
         checks.append(lambda v: (type(v), v) in allowed)
@@ -441,7 +494,7 @@ class ApiSpec:
         """Compile the schema at ``pointer`` so that its local ``$ref``s resolve in the document."""
         schema = self.pointer(pointer)
         root = {"$ref": f"{self._uri}#{pointer}"}
-        validator = Draft202012Validator(root, registry=self._registry, format_checker=_FORMAT_CHECKER)
+        validator = EcmaDraft202012Validator(root, registry=self._registry, format_checker=_FORMAT_CHECKER)
         resolved = self.resolve_schema(schema)
         return SchemaValidator(pointer=pointer, validator=validator, schema=resolved, fast=compile_scalar_check(resolved))
 

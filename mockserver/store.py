@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import orjson
+from . import jsonio
 
 SeedFunction = Callable[[sqlite3.Connection, "SeedContext"], None]
 
@@ -243,8 +243,8 @@ def sql_int(value: int) -> int:
 
 
 def dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return jsonio.dumps_text(value)
 
 
 def loads(value: str | bytes | None) -> Any:
-    return None if value is None else orjson.loads(value)
+    return None if value is None else jsonio.loads(value)

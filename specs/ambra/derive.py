@@ -36,6 +36,8 @@ import yaml
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 DOCUMENT = REPO / "specs" / "sources" / "ambra-v3-services-api.txt"
+# The general sections (Error handling, Filter clauses, Fields, Pagination) whose bodies the .txt lost.
+PREAMBLE = REPO / "specs" / "sources" / "ambra-v3-services-api-preamble.txt"
 CORRECTIONS = HERE / "corrections.yaml"
 OUTPUT = HERE / "openapi.yaml"
 
@@ -144,6 +146,9 @@ class Command:
     errors: list[ErrorDef] = field(default_factory=list)
     http_errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    block: tuple[int, int] = (0, 0)  # first and last line of the block (Description .. the line before "top")
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # section -> first and last line with text
+    http_error_lines: dict[str, int] = field(default_factory=dict)  # "404" -> the line of "[404] • ..."
 
     @property
     def group(self) -> str:
@@ -272,6 +277,29 @@ def split_alternative(raw: str) -> list[list[str]]:
             raise DerivationError(f"unreadable alternative {raw!r}")
         sets.append(members)
     return sets
+
+
+CONDITION_RES = (
+    (re.compile(r"\bif (sid|node) authentication\b"), "auth"),
+    (re.compile(r"\bif the action is ([A-Z_]+)\b"), "action"),
+)
+
+
+def alternative_conditions(alt: Alternative) -> list[dict[str, Any]]:
+    """``(study_id || study_uid || ...) • The uuid of the study if sid authentication or the study_uid if node
+    authentication or ...``: the sets of an alternative that count only under a condition the description
+    states, one clause per set (the description's " or " clauses, in order). Nothing when the clauses do
+    not line up with the sets."""
+    clauses = re.split(r"\s+or\s+", alt.description)
+    if len(clauses) != len(alt.sets):
+        return []
+    found = []
+    for members, clause in zip(alt.sets, clauses, strict=True):
+        for pattern, key in CONDITION_RES:
+            match = pattern.search(clause)
+            if match:
+                found.append({"set": list(members), "if": {key: match.group(1)}, "clause": clause.strip()})
+    return found
 
 
 def parse_parameters(command: Command, lines: list[Line]) -> None:
@@ -458,6 +486,7 @@ def parse_errors(command: Command, lines: list[Line], misplaced: bool = False) -
             http = HTTP_ERROR_RE.match(piece)
             if http:
                 command.http_errors[http.group(1)] = http.group(2).strip()
+                command.http_error_lines[http.group(1)] = line.number
                 continue
             match = ERROR_RE.match(piece)
             if not match:
@@ -504,6 +533,12 @@ def parse_command(heading: str, block: list[Line]) -> Command:
         raise DerivationError(f"line {url_lines[0].number}: unexpected URL {url!r}")
     description = " ".join(line.text for line in sections.get("Description", []) if line.text)
     command = Command(url=url, line=url_lines[0].number, section=heading, description=description)
+    texts = [line for line in block if line.text]
+    command.block = (texts[0].number, texts[-1].number)
+    for name, lines in sections.items():
+        numbered = [line.number for line in lines if line.text]
+        if numbered:
+            command.spans[name] = (numbered[0], numbered[-1])
     parse_parameters(command, sections.get("Parameters", []))
     parse_returns(command, sections.get("Returns", []))
     if "Permission" in sections:
@@ -648,7 +683,7 @@ def classify(name: str, description: str) -> tuple[str, dict[str, Any]]:
         if re.search(r"\b(hash|object)\b", lowered) and not re.search(r"\b(array|list)\b", lowered.split("hash")[0]):
             schema["contentSchema"] = {"type": "object"}
         elif re.search(r"\b(array|list)\b", lowered):
-            schema["contentSchema"] = {"type": "array"}
+            schema["contentSchema"] = {"type": "array", "items": {}}  # items: the document does not say what they are
         return "json", schema
     enum = ENUM_RE.search(desc)
     if enum:
@@ -672,7 +707,7 @@ def returned_schema(name: str, description: str) -> dict[str, Any]:
     if re.search(r"\bcomma (?:separated|delimited) list\b", lowered):
         return {"type": ["string", "null"]}
     if re.search(r"^(?:an? |the )?(?:json )?(?:array|list)\b|\b(?:an?|the|json) (?:json )?(?:array|list) of\b", lowered):
-        return {"type": "array"}
+        return {"type": "array", "items": {}}  # items: what the document says of them, if anything, is added by the caller
     if re.search(r"\bhash\b|\bjson object\b|^an object\b", lowered):
         return {"type": "object"}
     kind, schema = classify(name, desc)
@@ -709,6 +744,23 @@ SID_WITH_OTHER_AUTH = "optional if basic authentication or an OAuth token is use
 SESSION_SECURITY: list[dict[str, list[str]]] = [{"sid": []}, {"bearer": []}, {"basic": []}]
 
 
+# Component schemas that are not objects of the API (no fields.OBJECT selects them).
+NOT_OBJECTS = frozenset(
+    {"OkReply", "OkStatus", "PageHash", "ReturnedFlag", "CustomfieldValue", "RolePermissions", "AmbraError", "Flag", "Timestamp"}
+)
+
+
+def is_hash_field(schema: Any) -> bool:
+    """A JSON hash in a form field (``settings``, ``permissions``): contentSchema an object or a reference to one."""
+    content = (schema or {}).get("contentSchema") or {}
+    return content.get("type") == "object" or "$ref" in content
+
+
+def snake(name: str) -> str:
+    """``AccountUser`` -> ``account_user`` (a component schema's name as an Ambra object name)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def ref(kind: str, name: str) -> dict[str, str]:
     return {"$ref": f"#/components/{kind}/{name}"}
 
@@ -738,6 +790,60 @@ class Corrections:
 
     def command(self, url: str) -> dict[str, Any]:
         return self.section("commands").get(url) or {}
+
+
+# --------------------------------------------------------------------------
+# Citations: where the documents say what an operation or a response is
+# --------------------------------------------------------------------------
+
+MAX_CITED_LINES = 40  # a block longer than this is cited by its first 40 lines
+
+
+class Citations:
+    """``x-medimock-cite`` entries for one file of specs/sources/.
+
+    A citation is ``{file, anchor, lines}``: ``anchor`` is a verbatim fragment of one line
+    that occurs exactly once in the file (whitespace-normalised), ``lines`` how many lines to
+    quote from that line on. ``file`` is left out for the spec's default source document.
+    """
+
+    def __init__(self, path: Path, default: bool) -> None:
+        self.name = path.name
+        self.default = default
+        self.lines = [" ".join(raw.split()) for raw in path.read_text(encoding="utf-8").split("\n")]
+        self.text = "\n".join(self.lines)
+
+    def unique(self, fragment: str) -> bool:
+        return bool(fragment) and self.text.count(fragment) == 1
+
+    def fragment(self, fragment: str, lines: int = 1) -> dict[str, Any]:
+        """A citation of the line holding ``fragment`` (which must occur exactly once)."""
+        fragment = " ".join(fragment.split())
+        if not self.unique(fragment):
+            raise DerivationError(f"{self.name}: citation anchor {fragment!r} is not unique in the file")
+        return self._cite(fragment, lines)
+
+    def span(self, first: int, last: int, floor: int) -> dict[str, Any]:
+        """A citation of lines ``first..last`` (1-based): anchored on the first line of the span that is
+        unique in the file, else on the nearest unique line before it, down to line ``floor``."""
+        for number in [*range(first, last + 1), *range(first - 1, floor - 1, -1)]:
+            text = self.lines[number - 1]
+            if self.unique(text):
+                return self._cite(text, min(max(last, number) - number + 1, MAX_CITED_LINES))
+        # No line from the block's start to the span is unique (/radreport/template/get): the block's first
+        # line, by its occurrence in the file.
+        text = self.lines[floor - 1]
+        occurrence = sum(1 for line in self.lines[: floor - 1] if text in line) + 1
+        if not text or sum(1 for line in self.lines if text in line) != self.text.count(text):
+            raise DerivationError(f"{self.name}: lines {first}-{last} cannot be cited")
+        cite = self._cite(text, min(last - floor + 1, MAX_CITED_LINES))
+        cite["occurrence"] = occurrence
+        return cite
+
+    def _cite(self, anchor: str, lines: int) -> dict[str, Any]:
+        cite: dict[str, Any] = {} if self.default else {"file": self.name}
+        cite.update(anchor=anchor, lines=lines)
+        return cite
 
 
 def _require_why(node: Any, where: str) -> None:
@@ -770,6 +876,9 @@ class SpecBuilder:
         self.anchors: dict[int, str] = {}  # id(object) -> YAML anchor, for objects GET shares with POST
         self.interned: dict[str, Any] = {}
         self.flag_names = {f["name"] for f in document.permission_flags}
+        self.cites = Citations(DOCUMENT, default=True)
+        self.general = Citations(PREAMBLE, default=False)
+        self.field_parameters: dict[str, dict[str, Any]] = {}  # "fields.study" -> its GET parameter component
         self._move_misprinted_fields()
         self._check_corrections()
 
@@ -912,6 +1021,8 @@ class SpecBuilder:
                     if match:
                         json_type = {"boolean": "boolean", "array": "array", "number": "number"}.get(match.group(2) or "", "string")
                         props[match.group(1)] = {"type": json_type, "description": match.group(3)}
+                        if json_type == "array":
+                            props[match.group(1)]["items"] = {}
                 if props:
                     content = {"type": "object", "properties": props}
             if nested:
@@ -949,13 +1060,19 @@ class SpecBuilder:
                 if not p.optional and p.name not in force_optional:
                     required.append(p.name)
             elif p.kind == "filter":
-                patterns[FILTER_PATTERN] = dict(ref("schemas", "FilterValue"), type="string", description=p.description)
+                # no sibling "type" here: x-ambra-query-patterns shares this node, and beside a $ref outside a schema
+                # (an extension) only summary and description may stand (Redocly's spec-ref-siblings)
+                patterns[FILTER_PATTERN] = dict(ref("schemas", "FilterValue"), description=p.description)
                 props["filter.tz"] = self.intern(dict(ref("schemas", "FilterTimeZone"), type="string"), "filter-tz")
                 kinds["filter.*"] = "filter"
+                if not any(q.name == "filter_id" for q in command.params):  # the Filter clauses' saved filters
+                    props["filter_id"] = self.intern(self.saved_filter_schema(), "filter-id")
+                    kinds["filter_id"] = "string"
             elif p.kind == "page":
                 # the sibling "type" repeats the referenced type for loaders that coerce form strings
                 # by a property's declared type without following $ref
-                props["page.rows"] = self.intern(dict(ref("schemas", "PageRows"), type="integer"), "page-rows")
+                rows = "PageRows1000" if self.page_rows_1000(command) else "PageRows"
+                props["page.rows"] = self.intern(dict(ref("schemas", rows), type="integer"), "page-rows")
                 props["page.number"] = self.intern(dict(ref("schemas", "PageNumber"), type="integer"), "page-number")
                 kinds["page.rows"] = kinds["page.number"] = "integer"
             elif p.kind == "sort":
@@ -992,6 +1109,7 @@ class SpecBuilder:
                 raise DerivationError(f"corrections: {command.url} alternatives name unknown parameters {unknown}")
         if patterns:
             patterns = self.intern(patterns, "patterns")
+        conditions = [c for alt in command.alternatives for c in alternative_conditions(alt)]
         alternative_members = {m for g in groups + optional_groups for s in g for m in s}
         required = [r for r in required if r not in alternative_members]
         return {
@@ -1002,7 +1120,80 @@ class SpecBuilder:
             "groups": groups,
             "optional_groups": optional_groups,
             "passthrough": passthrough,
+            "conditions": conditions,
         }
+
+    # -- the general sections: saved filters, page defaults, field selection ----
+
+    def saved_filter_schema(self) -> dict[str, Any]:
+        return {
+            "type": "string",
+            "description": "filter_id: the uuid of a saved filter (/filter/add) applied instead of, or together with, "
+            "filter.* expressions; an unknown uuid is FILTER_NOT_FOUND (error_subtype: the uuid).",
+            "x-medimock-cite": [
+                self.general.fragment("A saved filter can be applied by passing the filter UUID as a filter_id parameter"),
+                self.general.fragment("FILTER_NOT_FOUND • The filter can not be found"),
+            ],
+        }
+
+    def page_rows_1000(self, command: Command) -> bool:
+        """Whether a list defaults to 1000 rows (the Pagination section: "100 or 1000 depending on the object type")."""
+        entry = self.corrections.section("page_rows_1000")
+        resource = "_".join(command.url.strip("/").split("/")[:-1])
+        return resource in (entry.get("resources") or [])
+
+    def add_field_selection(self, command: Command, model: dict[str, Any], success: dict[str, Any]) -> dict[str, list[str]]:
+        """The Fields section: ``fields._top`` on every command with a JSON hash reply, ``fields.OBJECT`` for each
+        object the reply holds (where: ``""`` the top level, ``studies[]`` each item of ``studies``)."""
+        schema = ((success.get("content") or {}).get("application/json") or {}).get("schema")
+        if not isinstance(schema, dict) or command.url == "/terminology/i18next":
+            return {}
+        found: dict[str, list[str]] = {}
+        self._field_objects(schema, "", found, 0, set())
+        info = self.medimock(command, model, success)
+        collection = info.get("collection")
+        if collection and info.get("resource") and not any(f"{collection}[]" in where for where in found.values()):
+            found.setdefault(str(info["resource"]), []).append(f"{collection}[]")
+        selection = self.intern(
+            {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"type": "array", "items": {"type": "string"}},
+                "description": "A JSON array of the fields to return (the Fields section of the general information): "
+                "fields._top limits the top-level fields (status is always returned), fields.OBJECT the fields of "
+                "each OBJECT the reply holds (x-ambra-field-objects).",
+                "x-medimock-cite": self.general.fragment("The returned fields for an object can be limited", lines=2),
+            },
+            "field-selection",
+        )
+        for name in ["_top", *sorted(found)]:
+            key = f"fields.{name}"
+            if key in model["props"]:  # a command documenting a parameter of that name keeps its own
+                continue
+            model["props"][key] = selection
+            model["kinds"][key] = "json"
+            # one parameter object per name, aliased by every GET that takes it
+            self.field_parameters.setdefault(key, self.intern({"name": key, "in": "query", "schema": selection}, f"param-{key}"))
+        return {name: sorted(set(where)) for name, where in sorted(found.items())}
+
+    def _field_objects(self, schema: Any, where: str, found: dict[str, list[str]], depth: int, seen: set[str]) -> None:
+        if not isinstance(schema, dict) or depth > 4:
+            return
+        target = schema.get("$ref", "")
+        if target.startswith("#/components/schemas/"):
+            name = target.rsplit("/", 1)[-1]
+            if name in NOT_OBJECTS or name in seen:
+                return
+            found.setdefault(snake(name), []).append(where)
+            core = (self.corrections.section("schemas").get(name) or {}).get("schema")
+            self._field_objects(core, where, found, depth + 1, seen | {name})
+            return
+        for part in schema.get("allOf") or ():
+            self._field_objects(part, where, found, depth, seen)
+        for prop, sub in (schema.get("properties") or {}).items():
+            self._field_objects(sub, f"{where}.{prop}" if where else prop, found, depth + 1, seen)
+        if isinstance(schema.get("items"), dict):
+            self._field_objects(schema["items"], f"{where}[]", found, depth + 1, seen)
 
     def body_schema(self, model: dict[str, Any]) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "object", "properties": model["props"]}
@@ -1023,9 +1214,16 @@ class SpecBuilder:
         """The GET parameters: the POST body properties as query parameters (same schema objects)."""
         params = []
         shared = {"page.rows": "PageRows", "page.number": "PageNumber", "sort_by": "SortBy", "filter.tz": "FilterTimeZone"}
+        if str((model["props"].get("filter_id") or {}).get("description", "")).startswith("filter_id: the uuid of a saved"):
+            shared["filter_id"] = "FilterId"
+        if str((model["props"].get("page.rows") or {}).get("$ref", "")).endswith("/PageRows1000"):
+            shared["page.rows"] = "PageRows1000"
         for name, schema in model["props"].items():
             if name in shared:
                 params.append(ref("parameters", shared[name]))
+                continue
+            if name in self.field_parameters and schema is self.field_parameters[name]["schema"]:
+                params.append(self.field_parameters[name])
                 continue
             self.share(schema, f"{op_id}.{name}")
             param: dict[str, Any] = {"name": name, "in": "query"}
@@ -1092,12 +1290,21 @@ class SpecBuilder:
             head = f"{error.error_type} ({error.subtype})" if error.subtype else error.error_type
             entries.append(f"{head} • {error.description}")
         generic = [e for e in self.generic_errors(command, model) if e not in documented]
-        schema = {"allOf": [ref("schemas", "AmbraError"), {"properties": {"error_type": {"enum": documented + generic}}}]}
+        types: list[Any] = documented + generic
+        if "INVALID_JSON" in types:  # the live service names a hash field in error_type itself: ["INVALID_JSON", "settings"]
+            hashes = [name for name, kind in model["kinds"].items() if kind == "json" and is_hash_field(model["props"].get(name))]
+            types += [self.intern(["INVALID_JSON", name], f"invalid-json-{name}") for name in hashes]
+        schema = {"allOf": [ref("schemas", "AmbraError"), {"properties": {"error_type": {"enum": types}}}]}
+        cites = [self.intern(self.general.fragment("412 Precondition failed", lines=3), "cite-412")]
+        listed = command.spans.get("Notes" if any(e.misplaced for e in command.errors) else "Errors")
+        if listed and command.errors:
+            cites.append(self.cites.span(*listed, command.block[0]))
         response = {
             "description": "Precondition failed: an Ambra error hash. error_type is one of the documented types "
             "of this command or a generic type every command of its shape can raise.",
             "content": {"application/json": {"schema": schema}},
             "x-ambra-errors": entries,
+            "x-medimock-cite": cites,
         }
         if subtypes:
             response["x-ambra-error-subtypes"] = subtypes
@@ -1121,6 +1328,7 @@ class SpecBuilder:
             "INVALID_SORT_ORDER": "sort" in kinds,
             "INVALID_FIELD": "filter" in kinds,
             "INVALID_CONDITION": "filter" in kinds,
+            "FILTER_NOT_FOUND": "filter" in kinds,
             "NOT_PERMITTED": bool(command.permission),
             "NOT_FOUND": bool(lookups),
         }
@@ -1191,6 +1399,10 @@ class SpecBuilder:
         op_id = command.operation_id
         success = self.success_response(command)
         success_status = str((fixes.get("response") or {}).get("status", "200"))
+        field_objects = self.add_field_selection(command, model, success)
+        floor = command.block[0]
+        returns = command.spans.get("Returns") or command.block
+        success["x-medimock-cite"] = self.cites.span(returns[0], returns[1], floor)
         self.responses[f"{op_id}_ok"] = success
         self.responses[f"{op_id}_error"] = self.error_response(command, model)
         security = self.security(command, model)
@@ -1199,7 +1411,8 @@ class SpecBuilder:
         if security:
             responses["401"] = ref("responses", "Unauthorized")
         for status, text in command.http_errors.items():
-            responses[status] = {"description": text}
+            line = command.http_error_lines[status]
+            responses[status] = {"description": text, "x-medimock-cite": self.cites.span(line, line, floor)}
         responses.setdefault("413", ref("responses", "TooLarge"))
         common: dict[str, Any] = {"tags": self.intern([command.group], f"tags-{command.group}"), "summary": command.description}
         if command.permission:
@@ -1209,13 +1422,18 @@ class SpecBuilder:
             extensions["x-ambra-alternatives"] = model["groups"]
         if model["optional_groups"]:
             extensions["x-ambra-optional-alternatives"] = model["optional_groups"]
+        if model["conditions"]:
+            extensions["x-ambra-alternative-conditions"] = model["conditions"]
         if model["passthrough"]:
             extensions["x-ambra-passthrough"] = model["passthrough"]
+        if field_objects:
+            extensions["x-ambra-field-objects"] = field_objects
         post_only = bool(fixes.get("post_only"))
         if post_only:
             extensions["x-ambra-post-only"] = True
         extensions["x-ambra"] = self.x_ambra(command)
         extensions["x-medimock"] = self.medimock(command, model, success)
+        extensions["x-medimock-cite"] = self.cites.span(command.block[0], command.block[1], floor)
         post = {
             "operationId": op_id,
             **common,
@@ -1255,7 +1473,12 @@ class SpecBuilder:
         for command in self.document.commands:
             paths[command.url] = self.path_item(command)
         for url, entry in self.corrections.section("extra_paths").items():
-            paths[url] = {k: v for k, v in entry.items() if k != "why"}
+            # a GET written as a YAML merge of its POST drops the POST's keys it sets to null (requestBody)
+            paths[url] = {
+                k: {name: value for name, value in v.items() if value is not None} if isinstance(v, dict) else v
+                for k, v in entry.items()
+                if k != "why"
+            }
         self._fill_resource_schemas()
         tags, seen = [], set()
         for command in self.document.commands:
@@ -1281,17 +1504,24 @@ class SpecBuilder:
             schemas.setdefault(name, schema)
         responses = dict(static.pop("responses", {}))
         responses.update(self.responses)
+        parameters = static.pop("parameters")
+        timestamps(schemas)
+        timestamps(responses)
         components = {
             "securitySchemes": static.pop("securitySchemes"),
             "schemas": dict(sorted(schemas.items())),
-            "parameters": static.pop("parameters"),
+            "parameters": parameters,
             "responses": responses,
         }
         spec = copy.deepcopy(self.corrections.section("document"))
         spec["tags"] = tags
         spec["paths"] = paths
         spec["components"] = components
-        spec["x-ambra-derivation"] = {"counts": self.document.counts, "source": str(DOCUMENT.relative_to(REPO))}
+        spec["x-ambra-derivation"] = {
+            "counts": self.document.counts,
+            "source": str(DOCUMENT.relative_to(REPO)),
+            "general_sections": str(PREAMBLE.relative_to(REPO)),
+        }
         return spec
 
     def _checked_core_schema(self, name: str, entry: dict[str, Any]) -> dict[str, Any]:
@@ -1346,6 +1576,33 @@ class SpecBuilder:
 # --------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------
+
+
+TIMESTAMP_FIELDS = ("created", "updated")
+
+
+def timestamps(node: Any) -> None:
+    """Every returned ``created``/``updated`` field is a ``Timestamp`` (the live service's form, see corrections.yaml)."""
+    if isinstance(node, list):
+        for item in node:
+            timestamps(item)
+        return
+    if not isinstance(node, dict):
+        return
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        for name in TIMESTAMP_FIELDS:
+            field_schema = properties.get(name)
+            if (
+                isinstance(field_schema, dict)
+                and "$ref" not in field_schema
+                and field_schema.get("type") in (None, "string", ["string", "null"])
+            ):
+                kept = {k: v for k, v in field_schema.items() if k.startswith("x-ambra-returned") or k == "description"}
+                properties[name] = {**ref("schemas", "Timestamp"), **kept}
+    for key, value in node.items():
+        if key != "x-ambra-errors":
+            timestamps(value)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -32,7 +32,7 @@ WORKFLOW_CASES = {
     "radiology.other_org_visible": "test_other_organisation_orders_are_not_visible",
     "radiology.status_not_most_recent": "test_status_of_a_study_is_its_most_recent_order",
     "radiology.auth_ignored": "test_bad_tokens_are_401",
-    "radiology.expires_in_string": "test_token_get_post_and_basic",  # a wrong type in the token response
+    "radiology.expires_in_string": "test_token_by_get",  # a wrong type in the token response
 }
 
 # defects that break the schema or auth, which the property-based suite must catch on its own

@@ -49,6 +49,8 @@ class Ambra:
         study = self.ok("/study/get", uuid=uuid)
         study.pop("status")
         study.pop("radreports", None)  # study/get adds the study's reports; lists do not
+        study.pop("permissions")  # and the caller's permissions and the viewer link (lists: when asked for)
+        study.pop("viewer_link")
         return dict(study)
 
     def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:

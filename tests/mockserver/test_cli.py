@@ -50,7 +50,7 @@ def test_port_zero_prints_the_url_and_serves():
     process, url = start()
     try:
         assert url.startswith("http://127.0.0.1:")
-        assert requests.get(url + "/__mock__/health", timeout=5).json()["apis"]["clarius"]["operations"] == 17
+        assert requests.get(url + "/__mock__/health", timeout=5).json()["apis"]["clarius"]["operations"] == 20
     finally:
         stop(process)
 

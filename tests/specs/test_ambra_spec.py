@@ -324,7 +324,9 @@ def test_every_command_is_a_path_with_post_and_get(spec, scan):
             assert op["x-medimock"]["action"] in ("add", "get", "set", "delete", "list", "count", "custom")
         assert "application/x-www-form-urlencoded" in item["post"]["requestBody"]["content"]
     extra = set(spec["paths"]) - set(scan)
-    assert extra == {"/bundle"}
+    assert extra == {"/bundle", "/account/add", "/account/delete"}
+    for url in extra - {"/bundle"}:  # beyond the public document: marked, so no suite requires them of a target
+        assert all(op["x-medimock-undocumented"] is True for op in spec["paths"][url].values()), url
 
 
 def test_every_documented_parameter_is_in_both_operations(spec, scan):
@@ -385,7 +387,7 @@ def test_every_documented_error_type_is_in_the_412_enum(spec, scan):
         schema = response["content"]["application/json"]["schema"]
         assert schema["allOf"][0] == {"$ref": "#/components/schemas/AmbraError"}
         enum = schema["allOf"][1]["properties"]["error_type"]["enum"]
-        missing = documented["errors"] - set(enum)
+        missing = documented["errors"] - {e for e in enum if isinstance(e, str)}
         assert not missing, f"{url}: {missing}"
         subtypes = response.get("x-ambra-error-subtypes", {})
         for error_type, subtype in documented["subtypes"]:
@@ -401,7 +403,7 @@ def test_generic_errors_follow_the_command_shape(spec):
         post = item["post"]
         schema = body_schema(spec, url)
         enum = resolve(spec, post["responses"]["412"])["content"]["application/json"]["schema"]["allOf"][1]
-        enum = set(enum["properties"]["error_type"]["enum"])
+        enum = {e for e in enum["properties"]["error_type"]["enum"] if isinstance(e, str)}
         if "sort_by" in schema["properties"]:
             assert {"INVALID_SORT_FIELD", "INVALID_SORT_ORDER"} <= enum, url
         if "page.rows" in schema["properties"]:
@@ -554,7 +556,7 @@ def test_schemathesis_loads_the_spec_and_generates_a_case_for_every_operation():
 
     schema = schemathesis.openapi.from_path(str(SPEC))
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 2 * EXPECTED_COUNTS["commands"] + 1
+    assert len(operations) == 2 * EXPECTED_COUNTS["commands"] + 1 + 4  # /bundle, /account/add and /account/delete
     drawn: dict[str, object] = {}
 
     def draw_one(operation) -> None:

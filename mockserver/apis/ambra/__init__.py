@@ -12,8 +12,11 @@ Modules:
 * ``engine`` — the generic stateful engine (add/get/set/delete/list/count of every
   resource) and the documented-shape answer of every other command; ``filters`` —
   ``filter.*``/``sort_by``/``page.*`` to SQL.
+* ``columns`` (what a filter or sort field names: secondary tables, hstore keys, custom fields,
+  timestamps) and ``selection`` (``fields.OBJECT`` / ``fields._top`` on every reply).
 * hand-written commands: ``session``, ``studies``, ``sharing`` (shares, approval, tags,
-  audit), ``accounts`` (users, memberships, units with namespaces), ``bundle``.
+  audit), ``accounts`` (users, memberships, units with namespaces, the undocumented
+  /account/add and /account/delete), ``storage`` (/namespace/engine/fqdn, custom code zips), ``bundle``.
 * ``store`` (tables, seeding from ``medimock.fixtures.ambra``, queries), ``control``
   (``/__mock__/ambra/...``), ``defects``.
 """
@@ -60,5 +63,5 @@ API = ApiDefinition(
     on_start=on_start,
 )
 
-from . import accounts, bundle, control, defects, session, sharing, studies  # noqa: E402,F401 - register commands, control routes, defects
+from . import accounts, bundle, control, defects, session, sharing, storage, studies  # noqa: E402,F401 - register commands, control routes, defects
 from . import docs as _docs  # noqa: E402,F401 - what GET / and /docs show of this API: a first call, seeded "Try it out" values

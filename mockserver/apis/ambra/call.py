@@ -22,13 +22,14 @@ SPECIAL_FLAGS = ("sysadmin", "support")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
-def ambra_error(error_type: str, subtype: Any = None, data: Any = None, status: int = 412) -> Problem:
+def ambra_error(error_type: str | list[str], subtype: Any = None, data: Any = None, status: int = 412) -> Problem:
+    """An Ambra error hash; ``error_type`` is a token, or ``["INVALID_JSON", field]`` as the live service sends it."""
     extra: dict[str, Any] = {"error_type": error_type}
     if subtype is not None:
         extra["error_subtype"] = subtype
     if data is not None:
         extra["error_data"] = data
-    return Problem("ambra", status, error_type, extra=extra)
+    return Problem("ambra", status, error_type if isinstance(error_type, str) else error_type[0], extra=extra)
 
 
 def merged_values(ctx: Context) -> dict[str, Any]:
@@ -43,13 +44,17 @@ def merged_values(ctx: Context) -> dict[str, Any]:
     return values
 
 
-def closest_missing(groups: list[list[list[str]]], present: Any) -> list[str]:
-    """For each alternative group with no complete set, the missing members of its most complete set."""
+def closest_missing(groups: list[list[list[str]]], present: Any, usable: Any = None) -> list[str]:
+    """For each alternative group with no complete set, the missing members of its most complete set.
+
+    ``usable(option)`` says whether a set counts for this call at all (``x-ambra-alternative-conditions``:
+    the study_uid of /study/set identifies a study only under node authentication)."""
     missing: list[str] = []
     for group in groups:
-        if any(all(present(name) for name in option) for option in group):
+        counted = [option for option in group if usable is None or usable(option)] or group
+        if any(all(present(name) for name in option) for option in counted):
             continue
-        best = max(group, key=lambda option: (sum(1 for n in option if present(n)), -group.index(option)))
+        best = max(counted, key=lambda option: (sum(1 for n in option if present(n)), -group.index(option)))
         missing += [name for name in best if not present(name) and name not in missing]
     return missing
 
@@ -147,7 +152,7 @@ class Call:
     def check(self) -> None:
         """The checks every command shares, in Ambra's order: missing fields, then bad flags, integers and JSON."""
         missing = [name for name in self.plan.required if not self.present(name)]
-        missing += [name for name in closest_missing(self.plan.alternatives, self.present) if name not in missing]
+        missing += [name for name in closest_missing(self.plan.alternatives, self.present, self.usable) if name not in missing]
         if missing:
             raise self.error("MISSING_FIELDS", subtype=[] if self.ctx.defect("ambra.missing_fields_subtype_empty") else missing)
         for name, kind in self.plan.kinds.items():
@@ -171,6 +176,21 @@ class Call:
                 self.values[name] = self.parse_json(name, value)
         self.check_node_credentials()
 
+    def usable(self, option: list[str]) -> bool:
+        """Whether an alternative's set counts for this call: "the study_uid if node authentication",
+        "the namespace_id if the action is STUDY_UPLOAD" (the spec's x-ambra-alternative-conditions)."""
+        for condition in self.plan.conditions:
+            if condition.get("set") != option:
+                continue
+            wanted = condition.get("if") or {}
+            if wanted.get("auth") == "sid" and self.principal is None:
+                return False
+            if wanted.get("auth") == "node" and (self.principal is not None or not self.present("serial_no")):
+                return False
+            if "action" in wanted and str(self.get("action") or "") != wanted["action"]:
+                return False
+        return True
+
     def check_node_credentials(self) -> None:
         """A node authenticates with its uuid (or node_id) and serial number instead of a sid."""
         serial = self.get("serial_no")
@@ -188,6 +208,8 @@ class Call:
         try:
             parsed = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
+            if name in self.plan.json_error_fields and self.plan.pick("INVALID_JSON") == "INVALID_JSON":
+                raise ambra_error(["INVALID_JSON", name], name) from exc  # as the live service sends it for a hash
             raise self.error("INVALID_JSON", subtype=name) from exc
         expected = self.plan.json_types.get(name)
         if expected == "object" and not isinstance(parsed, dict):

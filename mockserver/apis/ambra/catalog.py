@@ -47,6 +47,11 @@ class Plan:
     ok_media: str | None
     ok_pointer: str | None
     documents_401: bool
+    page_rows: int = 100  # the default of page.rows (the Pagination section: 100 or 1000 by object type)
+    field_objects: dict[str, tuple[str, ...]] = field(default_factory=dict)  # fields.OBJECT -> where in the reply
+    conditions: tuple[dict[str, Any], ...] = ()  # x-ambra-alternative-conditions: sets that count only if ...
+    json_error_fields: frozenset[str] = frozenset()  # fields whose INVALID_JSON is ["INVALID_JSON", field]
+    undocumented: bool = False  # beyond the public document (x-medimock-undocumented)
     _template: Any = field(default=None, repr=False)
 
     def pick(self, *candidates: str) -> str:
@@ -118,7 +123,9 @@ class Catalog:
             else:
                 kinds[name] = "string"
         patterns = " ".join((body.get("patternProperties") or {}).keys())
-        error_list = self._errors(operation)
+        enum = self._errors(operation)
+        error_list = [e for e in enum if isinstance(e, str)]
+        rows = self.resolver.deref((body.get("properties") or {}).get("page.rows") or {}).get("default", 100)
         ok_status, ok_media, ok_pointer = self._ok(operation, post_path if operation.method == "POST" else post_path[:-4] + "get")
         return Plan(
             operation_id=operation.operation_id,
@@ -146,13 +153,18 @@ class Catalog:
             ok_media=ok_media,
             ok_pointer=ok_pointer,
             documents_401="401" in operation.responses,
+            page_rows=int(rows),
+            field_objects={k: tuple(v) for k, v in (operation.extensions.get("x-ambra-field-objects") or {}).items()},
+            conditions=tuple(operation.extensions.get("x-ambra-alternative-conditions") or ()),
+            json_error_fields=frozenset(e[1] for e in enum if isinstance(e, list) and len(e) == 2 and e[0] == "INVALID_JSON"),
+            undocumented=bool(operation.extensions.get("x-medimock-undocumented")),
         )
 
-    def _errors(self, operation: Operation) -> list[str]:
+    def _errors(self, operation: Operation) -> list[Any]:
         raw = ((self.spec.document.get("paths") or {}).get(operation.path) or {}).get(operation.method.lower()) or {}
         response = self.resolver.deref((raw.get("responses") or {}).get("412") or {})
         schema = ((response.get("content") or {}).get("application/json") or {}).get("schema") or {}
-        found: list[str] = []
+        found: list[Any] = []
         for part in schema.get("allOf") or ():
             enum = (((part.get("properties") or {}).get("error_type")) or {}).get("enum")
             if enum:

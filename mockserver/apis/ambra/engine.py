@@ -19,7 +19,7 @@ from typing import Any
 from ...api import Context, Handler
 from ...http import MockResponse, Problem, json_response
 from ...spec import Operation
-from . import filters
+from . import columns, filters, selection
 from .call import Call, ambra_error
 from .catalog import CONTROL_FIELDS, Plan, ResourceInfo
 from .shapes import conform_value, new_uuid
@@ -63,7 +63,8 @@ def handler_for(operation: Operation) -> Handler:
         if call.plan.post_only_get:
             raise Problem("method_not_allowed", 405, "The call must be a POST not a GET.")
         special = COMMANDS.get(path)
-        return special(call) if special is not None else generic(call)
+        response = special(call) if special is not None else generic(call)
+        return selection.apply(call, response)  # fields.OBJECT and fields._top, for every command
 
     return handle
 
@@ -126,11 +127,16 @@ def check_references(call: Call, skip: tuple[str, ...] = ()) -> None:
         return
     for name, kind in REFERENCE_KINDS.items():
         value = call.get(name)
-        if name in skip or not isinstance(value, str) or name not in call.plan.kinds:
+        if name in skip or not isinstance(value, str) or name not in call.plan.kinds or saved_filter(call, name):
             continue
         exists = call.db.study(value) is not None if kind == "study" else call.db.object(value, kind) is not None
         if not exists:
             raise ambra_error("NOT_FOUND", name)
+
+
+def saved_filter(call: Call, name: str) -> bool:
+    """``filter_id`` of a filterable list is a saved filter to apply (the Filter clauses), not an object to scope by."""
+    return name == "filter_id" and call.plan.filterable
 
 
 def parent_key(call: Call, info: ResourceInfo) -> str | None:
@@ -211,7 +217,7 @@ def do_add(call: Call, info: ResourceInfo) -> MockResponse:
     body.update({k: stored[k] for k in body if k in stored and k != "status"})
     if "uuid" in body:
         body["uuid"] = uuid
-    return json_response(body)
+    return json_response(grounded(call, body))
 
 
 def do_get(call: Call, info: ResourceInfo) -> MockResponse:
@@ -261,7 +267,7 @@ def list_scope(call: Call, info: ResourceInfo) -> tuple[list[str], list[Any]]:
         scoped = True
     for name in REFERENCE_KINDS:
         value = call.get(name)
-        if value is None or name not in call.plan.kinds or not isinstance(value, str):
+        if value is None or name not in call.plan.kinds or not isinstance(value, str) or saved_filter(call, name):
             continue
         clauses.append("account_id = ?" if name == "account_id" else f"json_extract(data, '$.{name}') = ?")
         params.append(value)
@@ -273,29 +279,13 @@ def list_scope(call: Call, info: ResourceInfo) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
-def object_column(info: ResourceInfo) -> Callable[[str], filters.Column | None]:
-    def resolve(field: str) -> filters.Column | None:
-        if field in ("uuid", "created", "updated"):
-            return filters.Column(field)
-        if field not in info.properties:
-            return None
-        types = (
-            {t for t in (info.properties[field].get("type") or ()) if isinstance(t, str)}
-            if isinstance(info.properties[field].get("type"), list)
-            else {info.properties[field].get("type")}
-        )
-        return filters.Column(f"json_extract(data, '$.\"{field}\"')", numeric=bool(types & {"integer", "number"}))
-
-    return resolve
-
-
 def do_list(call: Call, info: ResourceInfo) -> MockResponse:
     check_references(call)
     clauses, params = list_scope(call, info)
     call.require_permission()
-    resolve = object_column(info)
+    resolve = columns.object_columns(call, info)
     if call.plan.filterable and not call.ctx.defect("ambra.filter_ignored"):
-        more, args = filters.where(call.values, resolve, call.error)
+        more, args = columns.where(call, resolve)
         clauses += more
         params += args
     order = (
@@ -306,7 +296,7 @@ def do_list(call: Call, info: ResourceInfo) -> MockResponse:
     where = " AND ".join(clauses)
     body: dict[str, Any] = {}
     if call.plan.paged:
-        page = filters.page(call.values, call.error)
+        page = filters.page(call.values, call.error, call.plan.page_rows)
         rows = call.db.objects(where, params, order, page.rows + 1, page.offset)
         body["page"] = page.hash(len(rows), call.ctx.defect("ambra.page_more_wrong"))
         rows = rows[: page.rows]
@@ -320,7 +310,7 @@ def do_count(call: Call, info: ResourceInfo) -> MockResponse:
     clauses, params = list_scope(call, info)
     call.require_permission()
     if call.plan.filterable:
-        more, args = filters.where(call.values, object_column(info), call.error)
+        more, args = columns.where(call, columns.object_columns(call, info))
         clauses += more
         params += args
     body = call.catalog.template(call.plan)
@@ -352,7 +342,38 @@ def custom(call: Call) -> MockResponse:
     body = call.catalog.template(plan)
     if isinstance(body, dict) and "uuid" in body and isinstance(call.get("uuid"), str):
         body["uuid"] = call.get("uuid")
-    return json_response(body)
+    return json_response(grounded(call, body))
+
+
+NAMESPACE_KEYS = ("namespace_id", "phi_namespace", "storage_namespace")
+
+
+def grounded(call: Call, body: Any) -> Any:
+    """A documented-shape reply whose namespaces exist: "namespaces are one truth", so a namespace the
+    template drew is replaced by the one the call is about (its own parameter, the study it names, the
+    caller's account)."""
+    if not isinstance(body, dict):
+        return body
+    for key in NAMESPACE_KEYS:
+        value = body.get(key)
+        if not isinstance(value, str) or call.db.object(value, "namespace") is not None:
+            continue
+        body[key] = namespace_of_call(call, key)
+    return body
+
+
+def namespace_of_call(call: Call, key: str) -> str | None:
+    for name in (key, "namespace_id", "phi_namespace"):
+        given = call.get(name)
+        if isinstance(given, str) and call.db.object(given, "namespace") is not None:
+            return given
+    for name in ("study_id", "uuid"):
+        given = call.get(name)
+        study = call.db.study(given) if isinstance(given, str) else None
+        if study is not None:
+            return str(study.get(key) if key in ("phi_namespace", "storage_namespace") else study.get("phi_namespace"))
+    account = call.db.object(call.default_account() or "", "account") if call.principal is not None else None
+    return (account or {}).get("namespace_id")
 
 
 def _custom_target(call: Call, plan: Plan) -> dict[str, Any] | None:

@@ -20,7 +20,8 @@ _CONDITIONAL = re.compile(r"\(optional|only returned|returned if|if the .* flag|
 
 
 def now_stamp() -> str:
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    """Now as the service stamps ``created``/``updated``: ``2022-08-10 10:11:12.123456+00`` (UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds") + "+00"
 
 
 def new_uuid() -> str:

@@ -173,11 +173,34 @@ _STUDY_FIELDS = (
 STUDY_SELECT = f"SELECT {_STUDY_FIELDS} FROM ambra_studies"
 
 
-def study_doc(study: dict[str, Any], namespace_name: Any) -> bytes:
+def study_customfields(stored: Any, defined: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A study's ``customfields`` as replies show them: every Study custom field of its account
+    (uuid, name, type), with the value the study holds for it (null when it holds none)."""
+    values = {str(c.get("uuid") or "").lower(): c.get("value") for c in stored or () if isinstance(c, dict)}
+    return [{**field, "value": values.get(str(field["uuid"]).lower())} for field in defined]
+
+
+def defined_customfields(conn: Any, object_name: str = "Study") -> dict[str, list[dict[str, Any]]]:
+    """account uuid -> the custom fields its objects of ``object_name`` carry, in display order."""
+    found: dict[str, list[tuple[Any, int, dict[str, Any]]]] = {}
+    for row in conn.execute("SELECT seq, uuid, account_id, data FROM ambra_objects WHERE kind = 'customfield' ORDER BY seq"):
+        data = orjson.loads(row[3])
+        if str(data.get("object") or "") != object_name:
+            continue
+        order = data.get("display_order") if isinstance(data.get("display_order"), int) else 0
+        found.setdefault(row[2], []).append((order, row[0], {"uuid": row[1], "name": data.get("name"), "type": data.get("type") or "text"}))
+    return {account: [entry for _, _, entry in sorted(fields, key=lambda f: (f[0], f[1]))] for account, fields in found.items()}
+
+
+def study_doc(study: dict[str, Any], namespace_name: Any, customfields: list[dict[str, Any]] | None = None) -> bytes:
     """A study read back from the table as replies show it without options: what
     ``studies.shown`` makes of it, built the same way."""
     item = {k: v for k, v in study.items() if k != "account_id"}
     item["phi_namespace_name"] = namespace_name
+    if customfields:  # "This is only returned if the study has custom fields"
+        item["customfields"] = study_customfields(study.get("customfields"), customfields)
+    else:
+        item.pop("customfields", None)
     return orjson.dumps(item)
 
 
@@ -191,15 +214,28 @@ def render_docs(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -
         f" AND o.kind = 'namespace') FROM ambra_studies WHERE {where}",
         params,
     ).fetchall()
-    conn.executemany(
-        "UPDATE ambra_studies SET doc = ? WHERE seq = ?",
-        [(study_doc(_study(row[1:-1]), orjson.loads(row[-1]).get("name") if row[-1] else None), row[0]) for row in rows],
-    )
+    if not rows:
+        return
+    defined = defined_customfields(cursor)
+    docs = []
+    for row in rows:
+        study = _study(row[1:-1])
+        docs.append((study_doc(study, orjson.loads(row[-1]).get("name") if row[-1] else None, defined.get(study["account_id"])), row[0]))
+    conn.executemany("UPDATE ambra_studies SET doc = ? WHERE seq = ?", docs)
 
 
 # The studies whose doc shows an object's name (when the object is their PHI namespace):
 # an indexed look-up that finds nothing for any other object.
 _IN_NAMESPACE = "phi_namespace = ?"
+
+
+def _rerender(conn: sqlite3.Connection, kind: str, uuid: str, account_id: Any) -> None:
+    """Re-render the docs that show an object: a namespace's studies (its name), or, for a custom
+    field, every study of its account (their ``customfields``)."""
+    if kind == "customfield":
+        render_docs(conn, "account_id = ?", (account_id,))
+    elif kind == "namespace":
+        render_docs(conn, _IN_NAMESPACE, (uuid,))
 
 
 STUDY_INSERT = f"INSERT INTO ambra_studies ({', '.join(STUDY_COLUMNS)}, data) VALUES ({', '.join('?' * (len(STUDY_COLUMNS) + 1))})"
@@ -277,12 +313,12 @@ class AmbraStore:
                 (uuid, kind, columns.get("account_id"), columns.get("namespace_id"), columns.get("parent_id"), columns.get("key"), stamp, stamp,
                  dumps(data)),
             )  # fmt: skip
-            render_docs(conn, _IN_NAMESPACE, (uuid,))
+            _rerender(conn, kind, uuid, columns.get("account_id"))
         return data
 
     def update(self, uuid: str, changes: dict[str, Any], **columns: Any) -> dict[str, Any] | None:
         with self.store.write() as conn:
-            row = conn.execute("SELECT data FROM ambra_objects WHERE uuid = ?", (uuid,)).fetchone()
+            row = conn.execute("SELECT kind, account_id, data FROM ambra_objects WHERE uuid = ?", (uuid,)).fetchone()
             if row is None:
                 return None
             data = {**orjson.loads(row["data"]), **changes, "updated": now_stamp()}
@@ -291,14 +327,15 @@ class AmbraStore:
                 f"UPDATE ambra_objects SET data = ?, updated = ?{sets} WHERE uuid = ?",
                 (dumps(data), data["updated"], *columns.values(), uuid),
             )
-            render_docs(conn, _IN_NAMESPACE, (uuid,))
+            _rerender(conn, row["kind"], uuid, row["account_id"])
         return data
 
     def delete(self, uuid: str) -> bool:
         with self.store.write() as conn:
+            row = conn.execute("SELECT kind, account_id FROM ambra_objects WHERE uuid = ?", (uuid,)).fetchone()
             deleted = conn.execute("DELETE FROM ambra_objects WHERE uuid = ?", (uuid,)).rowcount == 1
             conn.execute("DELETE FROM ambra_objects WHERE parent_id = ? AND kind LIKE '%\\_%' ESCAPE '\\'", (uuid,))
-            render_docs(conn, _IN_NAMESPACE, (uuid,))
+            _rerender(conn, row["kind"] if row else "", uuid, row["account_id"] if row else None)
         return deleted
 
     # -- studies ----------------------------------------------------------------------------
@@ -343,6 +380,10 @@ class AmbraStore:
 
         # Clients list the same pages again and again: keep a page until the store changes.
         return self.store.cached(("ambra.study_docs", where, tuple(params), order, limit, offset), page)
+
+    def customfield_definitions(self, object_name: str = "Study") -> dict[str, list[dict[str, Any]]]:
+        """account uuid -> the custom fields of its ``object_name`` objects (kept until the store changes)."""
+        return self.store.cached(("ambra.customfields", object_name), lambda: defined_customfields(self.store.connection(), object_name))
 
     def insert_study(self, study: dict[str, Any]) -> None:
         with self.store.write() as conn:

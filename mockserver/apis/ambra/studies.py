@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 
 from ...http import MockResponse
-from . import filters
+from . import columns, filters, selection
 from .call import Call
 from .engine import command, ok
 from .shapes import conform_value, new_uuid, now_stamp
-from .store import INTEGER_COLUMNS, STUDY_COLUMNS
+from .store import INTEGER_COLUMNS, STUDY_COLUMNS, study_customfields
 
 DICOM_DATES = frozenset({"study_date", "patient_birth_date"})
 NOT_STORED = frozenset(
@@ -53,19 +53,26 @@ def locate(call: Call, uuid_param: str = "uuid") -> dict[str, Any]:
 
 
 # -- output -------------------------------------------------------------------------------------
+# Secondary tables of a study: filter.account.name.like, filter.phi_namespace.name.equals...
+STUDY_TABLES = {
+    "account": ("account_id", "account"),
+    "namespace": ("phi_namespace", "namespace"),
+    "phi_namespace": ("phi_namespace", "namespace"),
+    "storage_namespace": ("storage_namespace", "namespace"),
+}
+
+
 def study_column(call: Call) -> Callable[[str], filters.Column | None]:
     properties = call.catalog.resources["study"].properties
 
-    def resolve(field: str) -> filters.Column | None:
+    def direct(field: str) -> filters.Column | None:
         if field in STUDY_COLUMNS:
-            return filters.Column(field, numeric=field in INTEGER_COLUMNS, dicom_date=field in DICOM_DATES)
-        schema = properties.get(field)
-        if schema is None or "array" in str(schema.get("type")) or schema.get("type") == "object":
-            return None
-        numeric = "integer" in str(schema.get("type")) or "ReturnedFlag" in str(schema.get("$ref"))
-        return filters.Column(f"json_extract(data, '$.\"{field}\"')", numeric=numeric)
+            return filters.Column(
+                field, numeric=field in INTEGER_COLUMNS, dicom_date=field in DICOM_DATES, timestamp=field in columns.TIMESTAMPS
+            )
+        return columns.plain(properties, field)
 
-    return resolve
+    return columns.Columns(call, "study", properties, direct, STUDY_TABLES)
 
 
 def tag_filter(field: str, condition: str, value: Any, key: str, error: Any) -> tuple[str, list[Any]] | None:
@@ -82,9 +89,41 @@ def tag_filter(field: str, condition: str, value: Any, key: str, error: Any) -> 
     raise error("INVALID_CONDITION", subtype=key)
 
 
-def shown(call: Call, studies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Studies as replies show them: with tags, the PHI namespace's name, ``fields`` selection and ``customfield_h``."""
+def study_permissions(call: Call, account_id: Any, cache: dict[Any, Any]) -> dict[str, Any]:
+    """The document's "hash of the study_* type permissions for this study": the caller's, in the study's
+    account (with permissions_diff=1 only those that differ from the namespace's, which these are: none)."""
+    if account_id not in cache:
+        perms = call.permissions(account_id) if call.principal is not None else {}
+        cache[account_id] = {} if call.values.get("permissions_diff") == 1 else {k: v for k, v in perms.items() if k.startswith("study_")}
+    return dict(cache[account_id])
+
+
+def viewer_link(call: Call, uuid: str) -> str:
+    """The document's "link to the study viewer", on the host the caller reached (no viewer is served there)."""
+    return f"{call.ctx.request.base_url}/viewer/study/{uuid}"
+
+
+GET_ONLY = frozenset({"permissions", "viewer_link"})
+
+
+def listed_extras(call: Call) -> frozenset[str]:
+    """The fields of /study/get a list item carries only when asked for (``fields.study`` naming them, or
+    ``permissions_diff=1``): the caller's permissions (80 study_* flags would make a page of 100 four times
+    larger) and the viewer link (it names the host the caller reached, which a pre-rendered page cannot)."""
+    chosen = call.values.get("fields.study")
+    chosen = call.json("fields.study") if isinstance(chosen, str) else chosen
+    asked: set[str] = set(GET_ONLY & set(map(str, chosen))) if isinstance(chosen, list) else set()
+    if call.values.get("permissions_diff") == 1:
+        asked.add("permissions")
+    return frozenset(asked)
+
+
+def shown(call: Call, studies: list[dict[str, Any]], extras: frozenset[str] = GET_ONLY) -> list[dict[str, Any]]:
+    """Studies as replies show them: with tags, the PHI namespace's name, every custom field of the account,
+    the ``extras`` (the caller's permissions, the viewer link), ``fields`` selection and ``customfield_h``."""
     names: dict[str, str | None] = {}
+    cache: dict[Any, Any] = {}
+    defined = call.db.customfield_definitions()
     wanted = call.values.get("fields")
     keep = set(map(str, wanted)) | {"uuid", "study_uid", "phi_namespace", "storage_namespace"} if isinstance(wanted, list) else None
     out = []
@@ -95,6 +134,15 @@ def shown(call: Call, studies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if ns not in names:
             names[ns] = (call.db.object(ns, "namespace") or {}).get("name")
         item["phi_namespace_name"] = names[ns]
+        fields = defined.get(str(study.get("account_id")))
+        if fields:
+            item["customfields"] = study_customfields(study.get("customfields"), fields)
+        else:
+            item.pop("customfields", None)
+        if "permissions" in extras:
+            item["permissions"] = study_permissions(call, study.get("account_id"), cache)
+        if "viewer_link" in extras:
+            item["viewer_link"] = viewer_link(call, str(study["uuid"]))
         if call.values.get("customfield_h") == 1:
             item["customfield_h"] = {c.get("uuid"): c.get("value") for c in item.get("customfields") or [] if isinstance(c, dict)}
         if keep is not None:
@@ -103,8 +151,9 @@ def shown(call: Call, studies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def study_fields(call: Call) -> dict[str, Any]:
-    """The DICOM and other study fields of a request, typed as the Study schema declares them."""
+def study_fields(call: Call, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The DICOM and other study fields of a request, typed as the Study schema declares them; custom
+    field values (``customfield-UUID``) merged into those of the ``current`` study."""
     properties = call.catalog.resources["study"].properties
     out: dict[str, Any] = {}
     for name, value in call.values.items():
@@ -113,11 +162,10 @@ def study_fields(call: Call) -> dict[str, Any]:
         keep, coerced = conform_value(call.catalog.resolver, properties[name], value)
         if keep:
             out[name] = coerced
-    customfields = [
-        {"uuid": k[len("customfield-") :], "name": None, "value": v} for k, v in call.values.items() if k.startswith("customfield-")
-    ]
-    if customfields:
-        out["customfields"] = customfields
+    given = {k[len("customfield-") :].lower(): v for k, v in call.values.items() if k.startswith("customfield-")}
+    if given:  # the values the study holds, by custom field uuid (a set changes only those it names)
+        kept = [c for c in (current or {}).get("customfields") or () if isinstance(c, dict) and str(c.get("uuid")).lower() not in given]
+        out["customfields"] = kept + [{"uuid": uuid, "value": value} for uuid, value in given.items()]
     return out
 
 
@@ -148,27 +196,33 @@ def study_list(call: Call) -> MockResponse:
     clauses, args = [where], list(params)
     resolve = study_column(call)
     if not call.ctx.defect("ambra.filter_ignored"):
-        more, values = filters.where(
-            call.values, resolve, call.error, lambda field, condition, value, key: tag_filter(field, condition, value, key, call.error)
+        more, values = columns.where(
+            call, resolve, lambda field, condition, value, key: tag_filter(field, condition, value, key, call.error)
         )
         clauses += more
         args += values
     default = "created DESC, seq DESC"
     order = default if call.ctx.defect("ambra.sort_ignored") else filters.order_by(call.values, resolve, call.error, default)
-    page = filters.page(call.values, call.error)
+    page = filters.page(call.values, call.error, call.plan.page_rows)
     where = " AND ".join(clauses)
     wrong_more = call.ctx.defect("ambra.page_more_wrong")
-    plain = not isinstance(call.values.get("fields"), list) and call.values.get("customfield_h") != 1
+    extras = listed_extras(call)
+    plain = (
+        not isinstance(call.values.get("fields"), list)
+        and call.values.get("customfield_h") != 1
+        and not selection.requested(call)
+        and not extras
+    )
     docs = call.db.study_docs(where, args, order, page.rows + 1, page.offset) if plain else None
-    if docs is None:  # ``fields`` or ``customfield_h`` asked for (or a row without a doc): shape each study here
+    if docs is None:  # ``fields``, ``fields.*``, extras or ``customfield_h`` asked for (or a row without a doc): shape each study here
         rows = call.db.studies(where, args, order, page.rows + 1, page.offset)
-        return ok({"page": page.hash(len(rows), wrong_more), "studies": shown(call, rows[: page.rows])})
+        return ok({"page": page.hash(len(rows), wrong_more), "studies": shown(call, rows[: page.rows], extras)})
     return ok({"page": page.hash(len(docs), wrong_more), "studies": rendered(call, docs[: page.rows])})
 
 
 def rendered(call: Call, docs: list[bytes]) -> Any:
-    """The studies of a page from their stored ``doc``: the JSON ``shown`` makes, key for key,
-    without a dict per study. The reply carries them as one pre-encoded JSON array
+    """The studies of a page from their stored ``doc``: the JSON ``shown`` makes (without the extras),
+    key for key, without a dict per study. The reply carries them as one pre-encoded JSON array
     (``orjson.Fragment``). In strict mode they are parsed, so the response validator checks
     exactly what is sent; with deliberate defects too, so a ``Defect.transform`` can rewrite them."""
     config = call.ctx.app.config
@@ -181,11 +235,8 @@ def rendered(call: Call, docs: list[bytes]) -> Any:
 def study_count(call: Call) -> MockResponse:
     call.check()
     where, params = visibility(call)
-    more, values = filters.where(
-        call.values,
-        study_column(call),
-        call.error,
-        lambda field, condition, value, key: tag_filter(field, condition, value, key, call.error),
+    more, values = columns.where(
+        call, study_column(call), lambda field, condition, value, key: tag_filter(field, condition, value, key, call.error)
     )
     return ok({"count": call.db.count("ambra_studies", " AND ".join([where, *more]), [*params, *values])})
 
@@ -252,7 +303,7 @@ def study_set(call: Call) -> MockResponse:
     call.check()
     study = locate(call, "study_id")
     call.require_permission(study.get("account_id"))
-    changes = study_fields(call)
+    changes = study_fields(call, study)
     changed = {k: [study.get(k), v] for k, v in changes.items() if study.get(k) != v}
     if changed:
         call.db.update_study(study["uuid"], changes)

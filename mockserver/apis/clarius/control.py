@@ -3,7 +3,13 @@
 ``POST /__mock__/clarius/exams`` simulates a scanner upload: it creates the exam
 (or a new submission of an existing one) and its download request, and POSTs the
 notification to the registered ``notification_url`` from a background thread, so
-the call returns at once. Every attempt lands in the notification records.
+the call returns at once. Every attempt lands in the notification records. With
+``"processing": true`` the exam's research data is still being processed (the Research
+API answers 400) until ``POST /__mock__/clarius/research/exams/processing`` says it is done.
+
+Research API control routes (``/__mock__/clarius/research/...``): the exams with their
+numeric ids, finishing (or restarting) an exam's processing, revoking tokens, granting or
+withdrawing a user's Research Bundle. Links expire with the mock clock (``POST /__mock__/clock``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from ...control import json_body
 from ...http import MockRequest, MockResponse, Problem, json_response
 from ...webhooks import Delivery, DeliveryResult
 from . import API
-from .store import ClariusStore, iso
+from .research_store import ResearchStore
+from .store import ClariusStore, iso, now_iso
 
 _CAPTURE_PATH = re.compile(r"^/media/clarius/captures/([0-9a-f-]{36})/([^/]+)$")
 
@@ -40,11 +47,16 @@ def simulate_upload(app: Any, request: MockRequest) -> MockResponse:
     options = json_body(request, required=False) or {}
     if not isinstance(options, dict):
         raise Problem("invalid_request", 400, "The body is a JSON object (or empty).")
-    unknown = set(options) - {"customer_id", "captures", "patient", "exam_uuid"}
+    unknown = set(options) - {"customer_id", "captures", "patient", "exam_uuid", "processing"}
     if unknown:
         raise Problem(
-            "invalid_request", 400, f"Unknown fields: {', '.join(sorted(unknown))}; known: customer_id, captures, patient, exam_uuid."
+            "invalid_request",
+            400,
+            f"Unknown fields: {', '.join(sorted(unknown))}; known: customer_id, captures, patient, exam_uuid, processing.",
         )
+    processing = options.get("processing")
+    if processing is not None and not isinstance(processing, bool):
+        raise Problem("invalid_request", 400, "processing must be true or false.")
     db = ClariusStore(app.store)
     now = datetime.now(UTC)
     seed_rng = _rng(app, now)
@@ -79,13 +91,24 @@ def simulate_upload(app: Any, request: MockRequest) -> MockResponse:
         new_exam = True
     submission = fixtures.DownloadRequest(fixtures.uuid4_from(seed_rng[1]), exam.uuid, customer_id, now)
     db.add_exam(exam, submission, new_exam)
+    research = ResearchStore(app.store)
+    exam_id = research.register(exam.uuid, bool(processing)) if new_exam or processing is not None else research.exam_id(exam.uuid)
     payload = fixtures.notification_payload(submission, request.base_url)
     notification_url = db.settings()["notification_url"]
     notification: dict[str, Any] | None = None
     if notification_url:
         send_notification(app, notification_url, payload, submission.uuid)
         notification = {"url": notification_url, "status": "queued"}
-    return json_response({**payload, "captures": len(exam.captures) if new_exam else None, "notification": notification}, status=201)
+    return json_response(
+        {
+            **payload,
+            "captures": len(exam.captures) if new_exam else None,
+            "notification": notification,
+            "exam_id": exam_id,
+            "processing": bool(processing) if new_exam or processing is not None else None,
+        },
+        status=201,
+    )
 
 
 def send_notification(app: Any, url: str, payload: dict[str, Any], request_uuid: str) -> None:
@@ -130,3 +153,60 @@ def uploaded_reports(app: Any, request: MockRequest) -> MockResponse:
 def _rng(app: Any, now: datetime) -> tuple[Any, Any]:
     # Fresh, unpredictable identifiers per upload, but from a generator seeded per call.
     return fixtures.seeded(app.config.seed, f"upload:{now.timestamp()}:{id(now)}")
+
+
+# -- Research API ---------------------------------------------------------------------------------
+def _research_options(request: MockRequest, known: set[str]) -> dict[str, Any]:
+    options = json_body(request)
+    if not isinstance(options, dict):
+        raise Problem("invalid_request", 400, "The body is a JSON object.")
+    unknown = set(options) - known
+    if unknown:
+        raise Problem("invalid_request", 400, f"Unknown fields: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}.")
+    return options
+
+
+@API.control("GET", "/clarius/research/exams", "the exams with their Research API ids (?institution=<customer token>)")
+def research_exams(app: Any, request: MockRequest) -> MockResponse:
+    found = ResearchStore(app.store).exams(dict(request.query).get("institution"))
+    return json_response({"count": len(found), "results": found})
+
+
+@API.control(
+    "POST", "/clarius/research/exams/processing", 'finish (or restart) the processing of an exam: {"exam_id": N, "processing": false}'
+)
+def set_processing(app: Any, request: MockRequest) -> MockResponse:
+    options = _research_options(request, {"exam_id", "exam_uuid", "processing"})
+    db = ResearchStore(app.store)
+    processing = options.get("processing", False)
+    if not isinstance(processing, bool):
+        raise Problem("invalid_request", 400, "processing must be true or false (default false: processing is done).")
+    exam_id = options.get("exam_id")
+    if exam_id is None and isinstance(options.get("exam_uuid"), str):
+        exam_id = db.exam_id(options["exam_uuid"])
+    if isinstance(exam_id, str) and exam_id.isdigit():
+        exam_id = int(exam_id)
+    if not isinstance(exam_id, int) or isinstance(exam_id, bool) or not db.set_processing(exam_id, processing):
+        raise Problem("not_found", 404, 'No such exam; give {"exam_id": N} or {"exam_uuid": "..."} of an existing exam.')
+    return json_response({"exam_id": exam_id, "processing": processing})
+
+
+@API.control("POST", "/clarius/research/tokens/revoke", 'revoke research tokens: {"token": "..."} or {"username": "..."}')
+def revoke_research_tokens(app: Any, request: MockRequest) -> MockResponse:
+    options = _research_options(request, {"token", "username"})
+    if len(options) != 1 or not isinstance(next(iter(options.values())), str):
+        raise Problem("invalid_request", 400, 'Give one of {"token": "..."} or {"username": "..."}.')
+    revoked = ResearchStore(app.store).revoke(now_iso(), token=options.get("token"), username=options.get("username"))
+    return json_response({"revoked": revoked})
+
+
+@API.control(
+    "POST", "/clarius/research/bundle", 'grant or withdraw the Research Bundle of a research user: {"username": "...", "granted": true}'
+)
+def research_bundle(app: Any, request: MockRequest) -> MockResponse:
+    options = _research_options(request, {"username", "granted"})
+    if not isinstance(options.get("username"), str) or not isinstance(options.get("granted"), bool):
+        raise Problem("invalid_request", 400, 'The body is {"username": "...", "granted": true or false}.')
+    if not ResearchStore(app.store).set_bundle(options["username"], options["granted"]):
+        raise Problem("not_found", 404, f"No research user {options['username']!r}; see GET /__mock__/credentials.")
+    return json_response({"username": options["username"], "research_bundle": options["granted"]})

@@ -113,3 +113,17 @@ API.defect(
 API.defect(Defect("clarius.unknown_token_confirmed", "confirming an unknown token answers 200 instead of 404"))
 API.defect(Defect("clarius.report_without_file_accepted", "a report upload without a file is stored"))
 API.defect(Defect("clarius.old_records_returned", "notification records older than 14 days are returned"))
+API.defect(
+    Defect(
+        "clarius.research_bundle_not_checked",
+        "the Raw Data and DICOM APIs serve users without the Research Bundle",
+    )
+)
+API.defect(Defect("clarius.research_processing_served", "the Raw Data and DICOM APIs serve an exam that is still being processed"))
+API.defect(
+    Defect(
+        "clarius.dicom_wrong_transfer_syntax",
+        "DICOM downloads come in the other transfer syntax than the one asked for (valid DICOM, labelled as such)",
+    )
+)
+API.defect(Defect("clarius.research_links_never_expire", "raw_image and download_url links keep working after 7 days"))

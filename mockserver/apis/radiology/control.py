@@ -4,7 +4,7 @@
                                        existing order forward (``orderId``, 200)
     GET    /__mock__/radiology/audit   the audit log (?organizationId=, ?client_id=, ?operation=, ?limit=)
     DELETE /__mock__/radiology/audit   clear it
-    GET    /__mock__/radiology/clock   the mock clock (wall clock + offset)
+    GET    /__mock__/radiology/clock   the mock clock (wall clock + offset; the same as /__mock__/clock)
     POST   /__mock__/radiology/clock   move it forward: {"advance_seconds": N} (tokens expire,
                                        seeded orders move on, their reports appear)
 
@@ -223,12 +223,12 @@ def _clock(db: RadiologyStore) -> dict[str, Any]:
     return {"now": fixtures.epoch_iso(now), "offset_seconds": db.offset()}
 
 
-@API.control("GET", "/radiology/clock", "the radiology mock clock")
+@API.control("GET", "/radiology/clock", "the mock clock (as /__mock__/clock)")
 def get_clock(app: Any, request: MockRequest) -> MockResponse:
     return json_response(_clock(RadiologyStore(app.store)))
 
 
-@API.control("POST", "/radiology/clock", 'move the radiology clock forward: {"advance_seconds": N}')
+@API.control("POST", "/radiology/clock", 'move the mock clock forward (as /__mock__/clock): {"advance_seconds": N}')
 def advance_clock(app: Any, request: MockRequest) -> MockResponse:
     options = json_body(request)
     seconds = options.get("advance_seconds") if isinstance(options, dict) else None

@@ -5,9 +5,9 @@ from the order's timeline and its reports at the moment of the request, so it on
 moves forward as time passes. Reports issued "in the future" (seeded orders still
 being read) are invisible until their time comes.
 
-The *mock clock* is the wall clock plus an offset kept in the shared store
-(``POST /__mock__/radiology/clock`` moves it forward for every worker), so token
-expiry and status progression can be tested without sleeping.
+The *mock clock* is the mock's shared clock (``mockserver.clock``: the wall clock plus an
+offset kept in the store; ``POST /__mock__/clock`` or ``/__mock__/radiology/clock`` moves it
+forward for every worker), so token expiry and status progression can be tested without sleeping.
 
 Two schemas: ``radiology`` (the seeded data, replaced by a reset) and
 ``radiology_sessions`` (issued tokens and the audit log, kept across resets like the
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from medimock.fixtures import radiology as fixtures
 
+from ...clock import MockClock
 from ...store import SeedContext, Store, StoreSchema, dumps, loads
 
 DDL = [
@@ -76,10 +76,6 @@ DDL = [
         created_at REAL NOT NULL,
         UNIQUE (organization_id, study_group, report_type)
     )""",
-    """CREATE TABLE IF NOT EXISTS radiology_clock (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        offset_seconds REAL NOT NULL
-    )""",
 ]
 TABLES = [
     "radiology_organizations",
@@ -87,7 +83,6 @@ TABLES = [
     "radiology_orders",
     "radiology_reports",
     "radiology_group_reports",
-    "radiology_clock",
 ]
 
 SESSION_DDL = [
@@ -131,7 +126,6 @@ def ts(moment: Any) -> float:
 def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
     data = fixtures.build(context.seed, context.profile)
     conn.execute("DELETE FROM sqlite_sequence WHERE name = 'radiology_orders'")
-    conn.execute("INSERT INTO radiology_clock VALUES (1, 0)")
     conn.executemany("INSERT INTO radiology_organizations VALUES (?, ?, ?)", [(o.id, o.name, i) for i, o in enumerate(data.organizations)])
     conn.executemany(
         "INSERT INTO radiology_clients VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -238,18 +232,13 @@ class RadiologyStore:
 
     # -- clock --------------------------------------------------------------------------
     def now(self) -> float:
-        row = self.store.query_one("SELECT offset_seconds FROM radiology_clock WHERE id = 1")
-        return time.time() + (row["offset_seconds"] if row else 0.0)
+        return MockClock(self.store).now()
 
     def offset(self) -> float:
-        row = self.store.query_one("SELECT offset_seconds FROM radiology_clock WHERE id = 1")
-        return float(row["offset_seconds"]) if row else 0.0
+        return MockClock(self.store).offset()
 
     def advance(self, seconds: float) -> float:
-        with self.store.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO radiology_clock VALUES (1, 0)")
-            conn.execute("UPDATE radiology_clock SET offset_seconds = offset_seconds + ? WHERE id = 1", (seconds,))
-            return float(conn.execute("SELECT offset_seconds FROM radiology_clock WHERE id = 1").fetchone()[0])
+        return MockClock(self.store).advance(seconds)
 
     # -- organisations and clients ------------------------------------------------------
     def organizations(self) -> list[sqlite3.Row]:

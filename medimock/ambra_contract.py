@@ -1,0 +1,101 @@
+"""What the Ambra contract checks stand on: the passages of the two Ambra documents
+(``specs/sources/ambra-v3-services-api.txt`` and its general sections,
+``ambra-v3-services-api-preamble.txt``) and the conventions medimock follows where they are silent,
+plus the reading of an Ambra reply through ``medimock.verdict`` (an OK hash, an error hash).
+
+Used by ``contracts/ambra/test_general_sections.py`` and ``test_client_setup.py``; it speaks HTTP
+through the suite's ``Ambra`` client (``contracts/ambra/conftest.py``) and knows nothing of the mock.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from .verdict import Convention, Document, expect, json_body
+
+MAIN = "ambra-v3-services-api.txt"
+GENERAL = "ambra-v3-services-api-preamble.txt"
+
+# -- the general sections (the preamble) --------------------------------------------------------------
+STATUS = Document(GENERAL, "Every returned data structure has a status field that holds either OK or ERROR")
+ERRORS = Document(GENERAL, "412 Precondition failed", lines=3)
+FIELDS = Document(GENERAL, "The returned fields for an object can be limited", lines=1)
+FIELDS_TOP = Document(GENERAL, "All the top level returned fields except status can be filter via the special fields._top")
+FILTERS = Document(GENERAL, "A filter is one or more parameters of the format filter.FIELD.CONDITION", lines=2)
+DATES = Document(GENERAL, "Supported date and datetime formats are")
+FILTER_TZ = Document(GENERAL, "A timezone offset in numeric format can be passed in the filter.tz", lines=2)
+TZ_ORDER = Document(GENERAL, "Timezones apply in this order")
+SECONDARY = Document(GENERAL, "A filter can be applied on a secondary table")
+SAVED = Document(
+    GENERAL,
+    "A saved filter can be applied by passing the filter UUID",
+    also=Document(MAIN, "A JSON hash containing a filter expression that will be AND'ed together", lines=2).anchors,
+)
+FILTER_NOT_FOUND = Document(GENERAL, "FILTER_NOT_FOUND")
+CUSTOMFIELD_FILTER = Document(GENERAL, "Custom fields can be filtered by specifying the field as customfield-CUSTOMFIELD_UUID")
+CUSTOMFIELD_SORT = Document(MAIN, "For customfield-UUID-(asc|desc) sorts type=number as interger")
+PAGE_DEFAULT = Document(GENERAL, "The default is 100 or 1000 depending on the object type")
+UTC = Document(GENERAL, "Date and time stamps are in UTC")
+
+# -- what medimock chose where the documents are silent -------------------------------------------------
+SECONDARY_TABLES = Convention(
+    "secondary-table-names",
+    "the document gives filter.TABLE.FIELD.CONDITION without naming a command's tables; medimock reads TABLE as the "
+    "object a field of the object names (account for a study's account, phi_namespace and namespace for its PHI namespace)",
+)
+TIMESTAMP_FORM = Convention(
+    "timestamp-offset",
+    "the document says stamps are in UTC, not their form; a client's own tests show the live service's "
+    "2022-08-10 10:11:12.123456+00 (the client appends 00 and parses %z)",
+)
+INVALID_JSON_LIST = Convention(
+    "invalid-json-error-type",
+    'a client\'s own tests show the live service answering a role\'s settings that do not parse with error_type ["INVALID_JSON", "settings"]',
+)
+UNDOCUMENTED_ACCOUNTS = Convention(
+    "account-add-delete",
+    "/account/add and /account/delete are system-administrator commands absent from the public document; a client's own test "
+    "suite creates and removes its test account with them (DUPLICATE_NAME, NOT_EMPTY, an Administrator role)",
+)
+
+STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(.*)$")
+STAMP_FORM = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}\+00$")
+
+
+def ok(
+    ambra: Any, path: str, params: dict[str, Any] | None = None, source: Document = STATUS, what: str = "", **kwargs: Any
+) -> dict[str, Any]:
+    """The reply of a call that must succeed: HTTP 200 with ``"status": "OK"`` ({} when a convention only warned)."""
+    response = ambra.call(path, params, **kwargs)
+    what = what or f"{path} {sorted(params or {})}"
+    expect(source, response.status_code == 200, f"{what} succeeds (HTTP 200, not {response.status_code})", response)
+    body = json_body(response, source, what)
+    expect(STATUS, isinstance(body, dict) and body.get("status") == "OK", f"{what}: a 200 reply holds status OK", response)
+    return body if isinstance(body, dict) else {}
+
+
+def error_type(body: Any) -> Any:
+    """The error token of an error hash (the first of ``["INVALID_JSON", "settings"]``)."""
+    value = body.get("error_type") if isinstance(body, dict) else None
+    return value[0] if isinstance(value, list) and value else value
+
+
+def refused(ambra: Any, path: str, params: dict[str, Any], wanted: str, source: Document, what: str, **kwargs: Any) -> dict[str, Any]:
+    """The error hash of a call that must fail with ``wanted`` (HTTP 412)."""
+    response = ambra.call(path, params, **kwargs)
+    expect(ERRORS, response.status_code == 412, f"{what}: an HTTP 412 error hash, not {response.status_code}", response)
+    body = json_body(response, ERRORS, what)
+    expect(source, error_type(body) == wanted, f"{what}: error_type {wanted}, not {error_type(body)!r}", response)
+    return body if isinstance(body, dict) else {}
+
+
+def moment(stamp: Any) -> tuple[datetime, bool] | None:
+    """A reply's timestamp as a naive UTC datetime (the document: "Date and time stamps are in UTC"), and
+    whether it has microseconds; None when it is no timestamp."""
+    match = STAMP.match(str(stamp or ""))
+    if match is None:
+        return None
+    day, time, micro, _ = match.groups()
+    return datetime.strptime(f"{day} {time}.{(micro or '0').ljust(6, '0')}", "%Y-%m-%d %H:%M:%S.%f"), micro is not None
