@@ -1,7 +1,9 @@
 # medimock - `make serve` and `make test` are all a new user needs; both install first.
+# Each job is a `medimock` command (see `.venv/bin/medimock COMMAND --help`); the targets only map variables to options.
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
+MEDIMOCK := $(VENV)/bin/medimock
 STAMP  := $(VENV)/.installed
 
 PORT     ?= 8080
@@ -21,39 +23,39 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -c "from mockserver.spec import available_specs, read_document; [read_document(p) for p in available_specs().values()]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install medimock with its dev extras
 
 serve: $(STAMP) ## run the mock with every API on http://127.0.0.1:$(PORT)
-	$(PY) -m mockserver --port $(PORT) $(if $(filter-out 1,$(WORKERS)),--workers $(WORKERS)) $(ARGS)
+	$(MEDIMOCK) serve --port $(PORT) $(if $(filter-out 1,$(WORKERS)),--workers $(WORKERS)) $(ARGS)
 
 # make test                 unit tests, every contract suite against the embedded mock, a Locust smoke run
-# make test TARGET=<url>    the contract suites against your server instead (API=clarius for one)
+# make test TARGET=<url>    the contract suites against your server instead (a root with medimock's mounts; API=clarius for one)
 test: $(STAMP)
 ifeq ($(strip $(TARGET)),)
 	$(PY) -m pytest tests contracts --junitxml=reports/junit.xml $(PYTEST_ARGS)
 else
-	MEDIMOCK_TARGET=$(TARGET) $(if $(STRICT),MEDIMOCK_STRICT=1) $(PY) -m pytest $(if $(API),contracts/$(API),contracts) --junitxml=reports/junit-contracts.xml $(PYTEST_ARGS)
+	MEDIMOCK_TARGET=$(TARGET) $(MEDIMOCK) contract $(if $(API),--api $(API)) --junit reports/junit-contracts.xml \
+	  $(if $(STRICT),--strict) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 endif
 
 unit: $(STAMP) ## the mock's own tests only
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
-# make contract API=clarius TARGET=https://your-server [STRICT=1]  (TARGET is that API's base URL; STRICT=1: conventions fail too)
+# make contract API=clarius TARGET=https://your-server [FULL=1] [STRICT=1]   (TARGET is that API's base URL)
 contract: $(STAMP)
 	$(if $(API),,$(error API=clarius|tscharts|radiology|ambra is required))
-	$(if $(TARGET),MEDIMOCK_$(shell echo $(API) | tr a-z A-Z)_URL=$(TARGET)) \
-	$(if $(FULL),MEDIMOCK_CONTRACT_EXAMPLES=200) $(if $(STRICT),MEDIMOCK_STRICT=1) \
-	$(PY) -m pytest contracts/$(API) --junitxml=reports/junit-contract-$(API).xml $(PYTEST_ARGS)
+	$(MEDIMOCK) contract --api $(API) $(if $(TARGET),--target $(TARGET)) $(if $(FULL),--examples 200) $(if $(STRICT),--strict) \
+	  $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
 # make load API=clarius|clarius-research|ambra [TARGET=<url>] [USERS=10] [SPAWN_RATE=5] [DURATION=30s] [WORKERS=N]
 #           [THRESHOLDS=loadtests/thresholds.yaml] [MAX_P95_MS=..] [MAX_FAILURE_RATIO=..] [MIN_RPS=..]
 load: $(STAMP)
 	$(if $(API),,$(error API=clarius|clarius-research|ambra is required))
-	$(PY) -m loadtests.run --api $(API) $(if $(TARGET),--target $(TARGET)) --users $(USERS) --spawn-rate $(SPAWN_RATE) \
+	$(MEDIMOCK) load --api $(API) $(if $(TARGET),--target $(TARGET)) --users $(USERS) --spawn-rate $(SPAWN_RATE) \
 	  --duration $(DURATION) $(if $(filter-out 0 1,$(WORKERS)),--workers $(WORKERS)) $(if $(THRESHOLDS),--thresholds $(THRESHOLDS)) \
 	  $(if $(MAX_P95_MS),--max-p95-ms $(MAX_P95_MS)) $(if $(MAX_FAILURE_RATIO),--max-failure-ratio $(MAX_FAILURE_RATIO)) \
 	  $(if $(MIN_RPS),--min-rps $(MIN_RPS)) $(ARGS)
@@ -67,7 +69,7 @@ bench: $(STAMP) ## mock vs a static-JSON ceiling under gunicorn; writes benchmar
 	$(PY) -m benchmarks.run $(ARGS)
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache .hypothesis .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) reports .pytest_cache .hypothesis .schemathesis .mypy_cache .ruff_cache *.egg-info build dist
 
 spec-ambra: $(STAMP) ## regenerate specs/ambra/openapi.yaml from the vendor document
 	$(PY) specs/ambra/derive.py
@@ -88,4 +90,4 @@ verify-specs: $(STAMP)
 
 # make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
 mutation: $(STAMP)
-	$(PY) -m medimock.mutation $(if $(API),--api $(API)) $(ARGS)
+	$(MEDIMOCK) mutation $(if $(API),--api $(API)) --out contracts/MUTATION.md $(ARGS)

@@ -45,11 +45,13 @@ from typing import Any
 
 import requests
 
+from medimock.resources import spec_file
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"clarius_poll": 0.6, "clarius_download": 0.6, "ambra_study_list": 0.4, "ambra_study_get": None}
 PRISM_VERSION = "5.16.0"
 # the spec Prism serves for a scenario's API, and the mount prefix its paths lose (Prism serves the spec's paths at its root)
-PRISM_SPECS = {"clarius": ("specs/clarius/openapi.yaml", ""), "ambra": ("specs/ambra/openapi.yaml", "/api/v3")}
+PRISM_SPECS = {"clarius": ("clarius", ""), "ambra": ("ambra", "/api/v3")}  # the spec Prism serves, and the API's mount
 PRISM_MODES = ("static", "dynamic")
 
 
@@ -210,7 +212,7 @@ def prism_command() -> list[str] | None:
 
 
 def start_prism(command: list[str], api: str, mode: str, port: int) -> subprocess.Popen[bytes]:
-    spec = str(ROOT / PRISM_SPECS[api][0])
+    spec = str(spec_file(PRISM_SPECS[api][0]))
     extra = ["--dynamic", "--seed", "20240607"] if mode == "dynamic" else []
     process = subprocess.Popen(
         [*command, "mock", "-h", "127.0.0.1", "-p", str(port), "--verboseLevel", "error", *extra, spec],

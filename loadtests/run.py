@@ -1,29 +1,30 @@
-"""Run a Locust scenario headless, judge it against thresholds, write its reports under reports/.
+"""``medimock load``: run a Locust scenario headless, judge it against thresholds, write its reports.
 
-    python -m loadtests.run --api clarius|clarius-research|ambra [--target URL] [--users 10] [--spawn-rate 5] [--duration 30s]
-        [--max-p95-ms 500] [--max-failure-ratio 0] [--min-rps 50] [--thresholds loadtests/thresholds.yaml]
-        [--workers N] [--remote-workers M --master-bind-host 0.0.0.0]
+    medimock load --api clarius|clarius-research|ambra [--target URL] [--users 10] [--spawn-rate 5] [--duration 30s]
+        [--max-p95-ms 500] [--max-failure-ratio 0] [--min-rps 50] [--thresholds [FILE]]
+        [--workers N] [--remote-workers M --master-bind-host 0.0.0.0] [--reports reports]
 
-Without --target the embedded mock is started on a free loopback port and stopped
-afterwards. Output: reports/load-<api>_stats.csv (and the other Locust CSVs),
-reports/load-<api>.html and reports/load-<api>.txt (a short summary with every
-threshold and its verdict).
+(``make load`` calls it; so does ``python -m medimock.loadtests.run``.) Without --target the
+embedded mock is started on a free loopback port and stopped afterwards. Output, under
+--reports: load-<api>_stats.csv (and the other Locust CSVs), load-<api>.html and load-<api>.txt
+(a short summary with every threshold and its verdict); the last lines printed say where.
 
-Thresholds (command line, or a YAML file; the command line wins) apply to the
-aggregate of all requests, and a file may also set them per request name under
-``requests:``. The exit code is 0 when every threshold holds, 1 when one is
-breached or Locust failed, 2 for a usage error. The failure ratio defaults to 0:
-any failed request fails the run.
+Thresholds (command line, or a YAML file; the command line wins) apply to the aggregate of all
+requests, and a file may also set them per request name under ``requests:``. ``--thresholds``
+without a file takes the scenario's own (thresholds.yaml for clarius, thresholds-<scenario>.yaml
+for the others, shipped beside the scenarios). The exit code is 0 when every threshold holds, 1 when one is
+breached or Locust failed, 2 for a usage error or a target that cannot be reached. The failure
+ratio defaults to 0: any failed request fails the run.
 
 ``--workers N`` runs a Locust master and N local worker processes; with
 ``--remote-workers M`` the master also waits for M workers started on other hosts
-(``locust -f loadtests/<api>.py --worker --master-host <this host>``).
+(``locust -f <medimock>/loadtests/<api>.py --worker --master-host <this host>``; ``medimock load
+--scenario-path`` prints the file).
 
-Scenarios: ``clarius`` (loadtests/clarius.py), ``clarius-research`` (loadtests/clarius_research.py:
-the Research API of the same mock) and ``ambra`` (loadtests/ambra.py). Ambra
-keeps at most 10 sessions per user, so the Ambra users share sessions: the Locust processes
-started here get AMBRA_SESSIONS (sessions per process) so that together they open 8; give
-remote workers AMBRA_SESSIONS yourself (default 2 each).
+Scenarios: ``clarius`` (clarius.py), ``clarius-research`` (clarius_research.py: the Research API of the
+same mock) and ``ambra`` (ambra.py). Ambra keeps at most 10 sessions per user, so the Ambra users share
+sessions: the Locust processes started here get AMBRA_SESSIONS (sessions per process) so that together
+they open 8; give remote workers AMBRA_SESSIONS yourself (default 2 each).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import requests
 import yaml
 
 from medimock.target import EmbeddedMock
@@ -48,49 +50,84 @@ SCENARIOS = {
     "ambra": Path(__file__).with_name("ambra.py"),
 }
 MOCK_API = {"clarius-research": "clarius"}  # the API of the mock a scenario needs, when its name is not one
+# each scenario's own thresholds (what `--thresholds` without a file takes): thresholds-<scenario>.yaml, Clarius's thresholds.yaml
+THRESHOLDS = {name: Path(__file__).with_name("thresholds.yaml" if name == "clarius" else f"thresholds-{name}.yaml") for name in SCENARIOS}
+FINAL_STATS = Path(__file__).with_name("final_stats.py")  # a Locust plugin file loaded beside each scenario
+BUILTIN = "<the scenario's own>"
 AMBRA_SESSION_BUDGET = 8  # Ambra drops a user's oldest session beyond 10: the Locust processes share 8
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="loadtests.run")
-    parser.add_argument("--api", required=True, choices=sorted(SCENARIOS))
-    parser.add_argument("--target", help="base URL (default: start the embedded mock)")
-    parser.add_argument("--users", type=int, default=10)
-    parser.add_argument("--spawn-rate", type=float, default=5)
-    parser.add_argument("--duration", default="30s")
-    parser.add_argument("--reports", default="reports")
-    parser.add_argument("--allow-remote", action="store_true", help="allow a target that is not on loopback")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Load-test a server with a Locust scenario (headless), judge the run against thresholds, write reports."
+    parser.epilog = (
+        "exit codes: 0 every threshold holds, 1 a threshold is breached (or Locust failed), "
+        "2 a usage error or a target that cannot be reached"
+    )
+    parser.add_argument("--api", required=True, choices=sorted(SCENARIOS), help="the scenario (one per API)")
+    parser.add_argument(
+        "--target", metavar="URL", help="the server's base URL, a root with medimock's mounts (default: start the embedded mock)"
+    )
+    parser.add_argument("--users", type=int, default=10, help="concurrent users (default 10)")
+    parser.add_argument("--spawn-rate", type=float, default=5, help="users started per second (default 5)")
+    parser.add_argument("--duration", default="30s", help="run time: 30s, 2m, 1h30m (default 30s)")
+    parser.add_argument("--reports", default="reports", metavar="DIR", help="where the reports go (default reports/)")
+    parser.add_argument("--allow-remote", action="store_true", help="allow a target that is not on loopback (your own servers only)")
     parser.add_argument("--max-p95-ms", type=float, help="fail when the aggregate p95 latency exceeds this")
     parser.add_argument("--max-failure-ratio", type=float, help="fail when failed/total exceeds this (default 0)")
     parser.add_argument("--min-rps", type=float, help="fail when the aggregate throughput is below this")
-    parser.add_argument("--thresholds", help="YAML file of thresholds (aggregate and per request name)")
+    parser.add_argument(
+        "--thresholds",
+        nargs="?",
+        const=BUILTIN,
+        metavar="FILE",
+        help="YAML file of thresholds (aggregate and per request name); without FILE, the scenario's own",
+    )
     parser.add_argument("--workers", type=int, default=0, help="run distributed: a master and N local workers")
     parser.add_argument("--remote-workers", type=int, default=0, help="also wait for M workers on other hosts")
     parser.add_argument("--master-bind-host", default="127.0.0.1", help="interface the master listens on for workers")
     parser.add_argument(
         "--master-bind-port", type=int, help="port for workers (default: Locust's 5557 with remote workers, else a free one)"
     )
-    args = parser.parse_args(argv)
+    parser.add_argument("--scenario-path", action="store_true", help="print the scenario's Locust file (for remote workers) and exit")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medimock load")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.scenario_path:
+        print(SCENARIOS[args.api])
+        return 0
     try:
         thresholds = load_thresholds(args)
     except (OSError, ValueError) as exc:
         print(f"thresholds: {exc}", file=sys.stderr)
         return 2
+    if args.target:
+        host = urlparse(args.target).hostname or ""
+        if host not in LOOPBACK and not host.startswith("127.") and not args.allow_remote:
+            print(
+                f"refusing to load-test {args.target}: not a loopback address (pass --allow-remote for your own servers)", file=sys.stderr
+            )
+            return 2
+        problem = unreachable(args.target)
+        if problem:
+            print(f"medimock load: cannot reach {args.target}: {problem}", file=sys.stderr)
+            return 2
 
     embedded = None
     target = args.target
     if target is None:
         embedded = EmbeddedMock(["--api", MOCK_API.get(args.api, args.api)])
         target = embedded.start()
-    host = urlparse(target).hostname or ""
-    if host not in LOOPBACK and not host.startswith("127.") and not args.allow_remote:
-        print(f"refusing to load-test {target}: not a loopback address (pass --allow-remote for your own servers)", file=sys.stderr)
-        return 2
     reports = Path(args.reports)
     reports.mkdir(parents=True, exist_ok=True)
     prefix = reports / f"load-{args.api}"
-    locust = [sys.executable, "-m", "locust", "-f", str(SCENARIOS[args.api])]
+    locust = [sys.executable, "-m", "locust", "-f", f"{SCENARIOS[args.api]},{FINAL_STATS}"]
     command = [
         *locust,
         "--headless",
@@ -124,7 +161,19 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(Path(f"{prefix}_stats.csv"), args, target, code, verdicts)
     Path(f"{prefix}.txt").write_text(summary)
     print(summary)
+    print(
+        f"reports: {prefix}.html (Locust's report), {prefix}_stats.csv (and _stats_history, _failures, _exceptions), {prefix}.txt (this summary)"
+    )
     return code
+
+
+def unreachable(url: str) -> str | None:
+    """Why ``url`` gives no HTTP answer at all, or None (any status will do)."""
+    try:
+        requests.get(url, timeout=10, allow_redirects=False)
+    except requests.RequestException as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def scenario_env(api: str, processes: int) -> dict[str, str]:
@@ -145,6 +194,8 @@ def free_port() -> int:
 def load_thresholds(args: argparse.Namespace) -> dict[str, Any]:
     """Aggregate thresholds plus per-request ones: ``{"p95_ms", "failure_ratio", "min_rps", "requests": {name: {...}}}``."""
     found: dict[str, Any] = {"failure_ratio": 0.0, "requests": {}}
+    if args.thresholds == BUILTIN:
+        args.thresholds = str(THRESHOLDS[args.api])
     if args.thresholds:
         with open(args.thresholds, encoding="utf-8") as handle:
             loaded = yaml.safe_load(handle) or {}

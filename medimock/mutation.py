@@ -1,6 +1,7 @@
 """Mutation testing of the contract suites: does each suite catch each deliberate defect?
 
-    python -m medimock.mutation [--api clarius] [--defect NAME] [--examples 10] [--out contracts/MUTATION.md]
+    medimock mutation [--api clarius] [--defect NAME] [--examples 10] [--out reports/mutation.md]
+    (``make mutation`` writes contracts/MUTATION.md)
 
 For every defect the mock knows (``python -m mockserver defects``), the API's contract
 suite runs against the embedded mock with that one defect switched on and strict mode
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .contract import child_environment, pytest_command, suites_root
+
 _FAILED = re.compile(r"^(?:SUB)?FAILED (.+?)(?: - (.*))?$", re.MULTILINE)
 
 
@@ -40,7 +42,7 @@ class Outcome:
 
 def defects(apis: list[str] | None) -> list[dict[str, str]]:
     command = [sys.executable, "-m", "mockserver", "defects"] + [f"--api={api}" for api in apis or []]
-    return list(json.loads(subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout))
+    return list(json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout))
 
 
 def run_contract_suite(
@@ -71,8 +73,8 @@ def run_contract_suite(
     )
     for variable in ("MEDIMOCK_TARGET", "MEDIMOCK_CONTROL_URL", f"MEDIMOCK_{api.upper()}_URL"):
         environ.pop(variable, None)
-    command = [sys.executable, "-m", "pytest", f"contracts/{api}", "-q", "-p", "no:randomly", *pytest_args]
-    return subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=timeout)
+    command = pytest_command([api], extra=["-q", "-p", "no:randomly", *pytest_args])
+    return subprocess.run(command, cwd=suites_root(), env=child_environment(environ), capture_output=True, text=True, timeout=timeout)
 
 
 def run_one(defect: dict[str, str], examples: int) -> Outcome:
@@ -99,7 +101,7 @@ def render(outcomes: list[Outcome], examples: int, baselines: list[Outcome] | No
         "# Mutation test of the contract suites",
         "",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- command: `make mutation` (`python -m medimock.mutation --examples {examples}`)",
+        f"- command: `make mutation` (`medimock mutation --examples {examples}`)",
         f"- result: **{caught} of {len(outcomes)} defects caught**",
         f"- baseline (each suite against the clean mock, strict mode off; a defect only counts as caught when it passes): {clean or 'not run'}",
         "",
@@ -115,13 +117,26 @@ def render(outcomes: list[Outcome], examples: int, baselines: list[Outcome] | No
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="medimock.mutation")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Does each contract suite catch each deliberate defect? Runs the API's suite against medimock's own mock with one "
+        "defect at a time switched on (`medimock serve --defect NAME`) and strict mode off, after a baseline run against the "
+        "clean mock, and writes a Markdown report."
+    )
+    parser.epilog = "exit codes: 0 every defect was caught, 1 a defect escaped, 2 a suite fails against the clean mock (or a usage error)"
     parser.add_argument("--api", action="append", help="only this API's defects (repeatable)")
-    parser.add_argument("--defect", action="append", help="only this defect (repeatable)")
-    parser.add_argument("--examples", type=int, default=10, help="schemathesis examples per operation")
-    parser.add_argument("--out", default=str(ROOT / "contracts" / "MUTATION.md"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--defect", action="append", help="only this defect (repeatable; `medimock defects` lists them)")
+    parser.add_argument("--examples", type=int, default=10, help="schemathesis examples per operation (default 10)")
+    parser.add_argument("--out", default="reports/mutation.md", help="the report (default reports/mutation.md)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medimock mutation")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     chosen = [d for d in defects(args.api) if not args.defect or d["name"] in args.defect]
     baselines = []
     for api in sorted({d["api"] for d in chosen}):
@@ -139,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         outcomes.append(outcome)
         print(f"{'caught ' if outcome.caught else 'ESCAPED'} {outcome.name:50} {outcome.seconds:5.0f} s  {outcome.caught_by}", flush=True)
     report = render(outcomes, args.examples, baselines)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(report)
     print(report)
+    print(f"report: {args.out}")
     return 0 if all(o.caught for o in outcomes) else 1
 
 

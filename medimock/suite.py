@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import zlib
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +14,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from .resources import specs_dir
 from .target import Target
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = specs_dir()
 
 # The schemathesis checks of every property run, tiered (each suite adds checks of its own).
 from .checks import SCHEMA_CHECKS  # noqa: E402 - checks imports verdict, which reads SPECS from here

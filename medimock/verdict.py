@@ -35,6 +35,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .resources import contracts_dir
+
 DOCUMENT = "document"
 CONVENTION = "convention"
 TRUE = frozenset({"1", "true", "yes", "on"})
@@ -424,6 +426,7 @@ def report(finding: Finding, reply: str = "") -> None:
 
 
 _PACKAGE = str(Path(__file__).resolve().parent)
+_SUITES = str(contracts_dir())  # installed, the suites live inside the package: their frames are the callers
 
 
 def _caller_level() -> int:
@@ -431,7 +434,7 @@ def _caller_level() -> int:
     import sys
 
     level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE) and not frame.f_code.co_filename.startswith(_SUITES):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     return level
 

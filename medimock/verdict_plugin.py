@@ -25,10 +25,11 @@ from typing import Any
 import pytest
 
 from . import verdict
+from .resources import contracts_dir
 
 PLUGIN_NAME = "medimock-verdict"
 UNREADABLE = "[unreadable reply]"
-CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
+CONTRACTS = contracts_dir()
 _CRASHES = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 
 

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import requests
 
+from .resources import spec_file, specs_dir
 from .target import EmbeddedMock
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "specs" / "schemathesis.toml"
+CONFIG = specs_dir() / "schemathesis.toml"
 APIS = ("clarius", "tscharts", "radiology", "ambra")
 MOUNTS = {"clarius": "", "tscharts": "", "radiology": "/radiology", "ambra": "/api/v3"}
 
@@ -90,7 +90,7 @@ def masked(command: list[str]) -> list[str]:
 
 def run_cli(api: str, root: str, examples: int, seed: int | None, max_time: int | None, workdir: Path, extra: list[str]) -> CliRun:
     """``st run`` over one spec against the API at its mount on ``root``."""
-    command = [st_executable(), "--config-file", str(CONFIG), "--no-color", "run", str(ROOT / "specs" / api / "openapi.yaml")]
+    command = [st_executable(), "--config-file", str(CONFIG), "--no-color", "run", str(spec_file(api))]
     # every check: specs/schemathesis.toml says `checks.enabled = true` (as --checks all), with its per-operation exceptions,
     # which a --checks option would override
     command += ["--url", root + MOUNTS[api], "--max-examples", str(examples), "--generation-database", "none"]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from medimock.resources import specs_dir
+
 from .http import MockRequest, MockResponse, Problem
 from .spec import Operation
 from .store import StoreSchema
@@ -19,7 +21,7 @@ from .validation import ValidatedRequest
 if TYPE_CHECKING:
     from .pipeline import MockApp
 
-SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+SPECS_DIR = specs_dir()
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,16 @@ class Context:
 Handler = Callable[[Context], MockResponse]
 
 
+@dataclass
+class DocsExamples:
+    """Seeded values for the examples of a served spec: parameters and form fields by name (``"customer_id"``
+    for every operation, ``"session_login.login"`` for one operationId; None removes the document's example,
+    for a parameter "Try it out" must leave empty), JSON request bodies by operationId."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    bodies: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class ControlRoute:
     method: str
@@ -115,6 +127,11 @@ class ApiDefinition:
     credentials: Callable[[MockApp, str], dict[str, Any]] | None = None
     fallback: Callable[[Operation], Handler | None] | None = None  # e.g. a generic engine
     on_start: Callable[[MockApp], None] | None = None
+    # For newcomers (GET / and /docs): shell commands of a first call, formatted with the API's credentials
+    # (``{base_url}``, ``{api_key}``, ``{patients[0]}``...), and the seeded values Swagger UI's "Try it out"
+    # pre-fills (``mockserver/seeded_examples.py``).
+    quickstart: str = ""
+    docs_examples: Callable[[MockApp], DocsExamples] | None = None
 
     def handler(self, operation_id: str) -> Callable[[Handler], Handler]:
         def register(function: Handler) -> Handler:

@@ -1,7 +1,7 @@
 """The Flask shell: WSGI in, ``MockRequest`` to the pipeline, ``MockResponse`` out.
 
-Routes of its own: ``/__mock__/...`` (control API), ``/specs/<api>.yaml``,
-``/docs`` (Swagger UI from the ``swagger-ui-bundle`` package, no CDN). Every
+Routes of its own: ``GET /`` (the front door, ``frontdoor.py``), ``/__mock__/...`` (control API),
+``/specs/<api>.yaml``, ``/docs`` (Swagger UI from the ``swagger-ui-bundle`` package, no CDN). Every
 other path goes to ``MockApp.handle``: straight from WSGI (``api_wsgi``), without
 Flask's request context, URL map and response finalisation, which the profile showed
 as a third of the mock's CPU per request; Flask serves its own routes only.
@@ -27,6 +27,7 @@ from .control import ControlApi, control_error
 from .faults import DropConnection
 from .http import MockRequest, MockResponse, Problem, UploadedFile
 from .pipeline import MockApp
+from .seeded_examples import seeded
 from .spec import available_specs, read_document
 
 _YamlDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -76,7 +77,8 @@ def create_app(config: MockConfig | None = None, mock: MockApp | None = None) ->
 
     def api_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """WSGI entry: an API path goes to the pipeline directly; the control API, specs and docs to Flask."""
-        if environ.get("PATH_INFO", "").startswith(_FLASK_PREFIXES):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(_FLASK_PREFIXES) or (path == "/" and environ.get("REQUEST_METHOD") in ("GET", "HEAD")):
             return flask_wsgi(environ, start_response)
         try:
             response = serve_api(ApiRequest(environ))
@@ -90,7 +92,7 @@ def create_app(config: MockConfig | None = None, mock: MockApp | None = None) ->
     app.wsgi_app = api_wsgi  # type: ignore[method-assign]
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
-    app.add_url_rule("/", "dispatch_root", dispatch, methods=methods)
+    app.add_url_rule("/", "dispatch_root", dispatch, methods=[m for m in methods if m not in ("GET", "HEAD")])  # GET /: the front door
     app.add_url_rule("/<path:path>", "dispatch", dispatch, methods=methods)
 
     if config.control:
@@ -107,7 +109,8 @@ def create_app(config: MockConfig | None = None, mock: MockApp | None = None) ->
 
     @app.get("/specs/<name>.yaml")
     def spec_file(name: str) -> Response:
-        """A spec as YAML; for an API this mock serves, with the mock listed as the first server."""
+        """A spec as YAML; for an API this mock serves, with the mock listed as the first server and the
+        mock's seeded values as examples (so "Try it out" in /docs finds data; ``medimock spec`` gives the file as written)."""
         api = mock.by_name.get(name)
         base = request.host_url.rstrip("/")
         key = (name, base if api else "")
@@ -117,6 +120,8 @@ def create_app(config: MockConfig | None = None, mock: MockApp | None = None) ->
                 servers = [{"url": base + api.definition.mount, "description": "this medimock server"}]
                 document["servers"] = servers + list(document.get("servers") or [])
                 document["components"] = _local_token_urls(document, base + api.definition.mount)
+                if api.definition.docs_examples is not None:
+                    document = seeded(document, api.definition.docs_examples(mock))
             elif name in available_specs():
                 document = read_document(available_specs()[name])
             else:

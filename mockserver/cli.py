@@ -1,4 +1,16 @@
-"""``medimock serve`` (and ``python -m mockserver``): run the mock server; ``medimock proxy``: the validating proxy.
+"""The ``medimock`` command: one CLI for every job, each mirroring a make target.
+
+    medimock serve        run the mock server (the default command; ``python -m mockserver``)   make serve
+    medimock contract     the contract suites against a server (medimock.contract)             make contract / make test TARGET=
+    medimock load         a Locust load test with thresholds (medimock.loadtests.run)           make load
+    medimock mutation     does each suite catch each deliberate defect? (medimock.mutation)    make mutation
+    medimock proxy        a validating proxy in front of a real service
+    medimock spec         print or write a spec (medimock.info)
+    medimock credentials  the seeded credentials of a served mock (medimock.info)
+    medimock defects      the deliberate defects --defect switches on
+
+This module keeps the server's shell (Werkzeug, gunicorn) and hands every other command to the
+module named above, which defines its arguments (``add_arguments``) and runs it (``run``).
 
 One process serves with Werkzeug's threaded server; ``--workers N`` (N > 1) runs
 gunicorn with N worker processes sharing one SQLite file. With ``--port 0`` the
@@ -26,13 +38,42 @@ from werkzeug.serving import WSGIRequestHandler
 from .config import ALL_APIS, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SEED, MockConfig
 from .http import redact_query
 
+EXIT_CODES = """\
+exit codes (every command): 0 success (the checks passed), 1 violations (a contract check, a
+load threshold or a mutation escaped), 2 usage error or a target that cannot be reached"""
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="medimock", description="medimock: mock server for medical-imaging cloud APIs")
-    sub = parser.add_subparsers(dest="command")
-    serve = sub.add_parser("serve", help="run the mock server (the default command)")
+    from medimock import __version__, contract, info, mutation
+    from medimock.loadtests import run as load
+
+    parser = argparse.ArgumentParser(
+        prog="medimock",
+        description="medimock: a stateful mock server, contract suites and load tests for medical-imaging cloud APIs "
+        "(Clarius Cloud, tscharts, radiology report retrieval, Ambra v3). Without a command: `medimock serve`.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"medimock {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve",
+        help="run the mock server, every API on one port (the default command)",
+        description="Serve every API (or --api ones) statefully from its spec on http://HOST:PORT; GET / lists where everything is.",
+        epilog="exit codes: 0 stopped (Ctrl-C, SIGTERM), 2 a usage error or a recording that cannot be replayed",
+    )
     add_serve_arguments(serve)
-    defects = sub.add_parser("defects", help="list the deliberate defects (JSON) that --defect switches on")
+    contract.add_arguments(sub.add_parser("contract", help="run the contract suites against a server (or the mock)"))
+    load.add_arguments(sub.add_parser("load", help="load-test a server with a Locust scenario and thresholds"))
+    mutation.add_arguments(sub.add_parser("mutation", help="check that each contract suite catches each deliberate defect of the mock"))
+    info.add_spec_arguments(sub.add_parser("spec", help="print or write an API's OpenAPI spec"))
+    info.add_credentials_arguments(sub.add_parser("credentials", help="the seeded credentials of a running mock"))
+    defects = sub.add_parser(
+        "defects",
+        help="list the deliberate defects (JSON) that --defect switches on",
+        description="The deliberate defects of the mock (mutation testing: `medimock serve --defect NAME`), as JSON.",
+        epilog="exit codes: 0 listed, 2 a usage error",
+    )
     defects.add_argument("--api", action="append", choices=ALL_APIS, help="only this API's defects")
     proxy = sub.add_parser(
         "proxy",
@@ -41,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         "traffic and the spec disagree: in the journal (GET /__mock__/requests), the report (GET /__mock__/proxy/report, "
         "--report) and, with --record, a recording that `medimock serve --replay` serves back. Credentials are redacted "
         "everywhere.",
+        epilog="exit codes: 0 stopped (Ctrl-C, SIGTERM; the report is written), 2 a usage error, a bad upstream or a port "
+        "that cannot be bound",
     )
     add_proxy_arguments(proxy)
     add_serve_arguments(parser)  # `medimock --port 9000` works too
@@ -153,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "defects":
         return list_defects(args.api or list(ALL_APIS))
+    if args.command in ("contract", "load", "mutation", "spec", "credentials"):
+        return run_tool(args)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "proxy":
         return run_proxy(args)
@@ -172,6 +217,21 @@ def main(argv: list[str] | None = None) -> int:
     except ReplayError as exc:
         print(f"medimock: cannot replay: {exc}", file=sys.stderr)
         return 2
+
+
+def run_tool(args: argparse.Namespace) -> int:
+    """A command that is not the server's: the module that defined its arguments runs it."""
+    from medimock import contract, info, mutation
+    from medimock.loadtests import run as load
+
+    runners = {
+        "contract": contract.run,
+        "load": load.run,
+        "mutation": mutation.run,
+        "spec": info.run_spec,
+        "credentials": info.run_credentials,
+    }
+    return int(runners[args.command](args))
 
 
 def list_defects(apis: list[str]) -> int:

@@ -62,6 +62,23 @@ def query_int(request: MockRequest, name: str, default: int, low: int, high: int
     return value
 
 
+# What each core route does (the APIs' own routes carry their summary: ``ControlRoute.summary``).
+CORE_SUMMARIES = {
+    ("POST", "/reset"): "back to the seeded fixtures (fault rules and the journal are kept)",
+    ("GET", "/credentials"): "the seeded credentials of every API",
+    ("GET", "/requests"): "the request journal (?api=, ?limit=, ?since_id=)",
+    ("DELETE", "/requests"): "clear the journal",
+    ("GET", "/faults"): "the fault rules",
+    ("PUT", "/faults"): 'replace the fault rules (a JSON list, or {"rules": [...]})',
+    ("POST", "/faults"): "add one fault rule (latency, status, drop, stall...)",
+    ("DELETE", "/faults"): "clear the fault rules",
+    ("GET", "/health"): "the APIs served, seed, profile, strict mode, control routes",
+    ("GET", "/clock"): "the mock's clock (wall clock + offset)",
+    ("POST", "/clock"): 'move the clock forward: {"advance_seconds": N} (what expires with time expires)',
+    ("PUT", "/clock"): 'set its offset: {"offset_seconds": N}',
+}
+
+
 class ControlApi:
     def __init__(self, app: MockApp) -> None:
         self.app = app
@@ -79,9 +96,18 @@ class ControlApi:
             ("POST", "/clock"): _advance_clock,
             ("PUT", "/clock"): _set_clock,
         }
+        self.summaries = dict(CORE_SUMMARIES)
         for api in app.apis:
             for route in api.definition.control_routes:
                 self.routes[(route.method, route.path)] = route.handler
+                self.summaries[(route.method, route.path)] = route.summary
+
+    def describe(self) -> list[dict[str, str]]:
+        """Every route, ``{"method", "path", "summary"}``, sorted by path."""
+        return [
+            {"method": method, "path": f"/__mock__{path}", "summary": self.summaries.get((method, path), "")}
+            for method, path in sorted(self.routes, key=lambda route: (route[1], route[0]))
+        ]
 
     def handle(self, request: MockRequest, subpath: str) -> MockResponse:
         token = self.app.config.control_token

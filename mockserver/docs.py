@@ -1,4 +1,5 @@
-"""Browsable docs: Swagger UI 5 (OpenAPI 3.1) served from the flask-swagger-ui package, no CDN."""
+"""Browsable docs: Swagger UI 5 (OpenAPI 3.1) served from the flask-swagger-ui package, no CDN; and the
+front door, ``GET /`` (``frontdoor.py``): HTML for a browser, JSON for ``Accept: application/json``."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 from pathlib import Path
 
 import flask_swagger_ui
-from flask import Flask, Response, send_from_directory
+from flask import Flask, Response, request, send_from_directory
 
+from .frontdoor import describe, docs_name, render_html
 from .pipeline import MockApp
 from .spec import available_specs
 
@@ -34,6 +36,8 @@ _PAGE = """<!DOCTYPE html>
       deepLinking: true,
       presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
       layout: "StandaloneLayout",
+      tryItOutEnabled: true,
+      persistAuthorization: true,
       validatorUrl: null
     });
   </script>
@@ -43,7 +47,7 @@ _PAGE = """<!DOCTYPE html>
 
 
 def register_docs(app: Flask, mock: MockApp) -> None:
-    urls = [{"url": f"/specs/{api.name}.yaml", "name": f"{api.name} - {html.escape(api.definition.title)}"} for api in mock.apis]
+    urls = [{"url": f"/specs/{api.name}.yaml", "name": html.escape(docs_name(api.name, api.definition.title))} for api in mock.apis]
     urls += [
         {"url": f"/specs/{name}.yaml", "name": f"{name} - spec only (not served by this mock yet)"}
         for name in available_specs()
@@ -59,3 +63,11 @@ def register_docs(app: Flask, mock: MockApp) -> None:
     @app.get("/docs/static/<path:filename>")
     def docs_static(filename: str) -> Response:
         return send_from_directory(SWAGGER_DIST, filename, max_age=3600)
+
+    @app.get("/")
+    def front_door() -> Response:
+        page = describe(mock, request.host_url.rstrip("/"))
+        wanted = request.args.get("format") or request.accept_mimetypes.best_match(["text/html", "application/json"], "text/html")
+        if wanted in ("json", "application/json"):
+            return Response(json.dumps(page, indent=2), mimetype="application/json")
+        return Response(render_html(page), mimetype="text/html")

@@ -623,6 +623,8 @@ def group_to_name(group: str) -> str:
 
 
 def available_specs() -> dict[str, Path]:
-    """Every spec in the repository's specs/ folder, by API name (served even before its mock exists)."""
-    root = Path(__file__).resolve().parent.parent / "specs"
+    """Every spec in medimock's specs/ folder, by API name (served even before its mock exists)."""
+    from medimock.resources import specs_dir
+
+    root = specs_dir()
     return {path.parent.name: path for path in sorted(root.glob("*/openapi.yaml"))}

@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from ..resources import contracts_dir
 from . import PLUGIN_NAME
 from .curl import curl_with_variables
 from .model import FAILED, PASSED, Failure, Recorder
@@ -96,7 +97,7 @@ def report_stem(config: pytest.Config, setting: str | None) -> Path:
     return config.rootpath / "reports" / "conformance"
 
 
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+CONTRACTS = contracts_dir()
 
 
 def _item_api(item: pytest.Item) -> str | None:

@@ -163,6 +163,7 @@ details.group { margin: .2rem 0 .2rem 1rem; } details.group > summary { cursor: 
 .failure { border-left: 4px solid var(--bad); background: #fff8f8; padding: .4rem .8rem; margin: .6rem 0; }
 .failure h4 { margin: 0 0 .3rem; font-size: 14px; } .failure pre { background: #fff; border: 1px solid var(--line); padding: .4rem; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
 .tools { position: sticky; top: 0; background: #fff; padding: .4rem 0; z-index: 2; border-bottom: 1px solid var(--line); }
+[id] { scroll-margin-top: 3.5rem; } /* a followed link (#f3, #api-x) lands below the sticky filter bar, not under it */
 .tools input[type=search] { width: 24rem; padding: .25rem .4rem; }
 .legend { color: #57606a; font-size: 13px; } .warn { color: var(--warn); }
 """

@@ -18,7 +18,7 @@ SHORT = ["--users", "3", "--spawn-rate", "3", "--duration", "4s"]
 
 
 def run(tmp_path: Path, *args: str, api: str = "clarius") -> tuple[subprocess.CompletedProcess[str], str]:
-    command = [sys.executable, "-m", "loadtests.run", "--api", api, "--reports", str(tmp_path), *args]
+    command = [sys.executable, "-m", "medimock.loadtests.run", "--api", api, "--reports", str(tmp_path), *args]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
     summary_file = tmp_path / f"load-{api}.txt"
     return result, summary_file.read_text() if summary_file.exists() else ""

@@ -145,6 +145,18 @@ def test_old_records_hidden(client, auth):
     assert records["count"] == 2, "the seeded 20-day-old record is not returned"
 
 
+def test_seeded_records_link_to_the_submission_on_the_mock(client, auth):
+    """A seeded notification's download_url is the same link the Poll API gives for that submission."""
+    import json
+
+    records = client.get(f"{API}/services/notifications/records/", headers=auth).get_json()["results"]
+    poll = {r["request_uuid"]: r for r in client.get(f"{API}/exams/accessible/?limit=1000", headers=auth).get_json()["results"]}
+    for record in records:
+        payload = json.loads(record["event"]["request"]["content"])
+        assert payload["download_url"] == poll[payload["request_uuid"]]["download_url"]
+        assert payload["download_url"].startswith("http://localhost/api/public/v0/exams/download-requests/")
+
+
 def test_simulated_upload_without_receiver(client, auth):
     created = client.post("/__mock__/clarius/exams", json={"captures": 2, "patient": "animal"})
     assert created.status_code == 201

@@ -131,3 +131,4 @@ API = ApiDefinition(
 )
 
 from . import control, defects, handlers, research  # noqa: E402,F401 - register handlers, control routes and defects on API
+from . import docs as _docs  # noqa: E402,F401 - what GET / and /docs show of this API: a first call, seeded "Try it out" values

@@ -164,7 +164,8 @@ def update_settings(ctx: Context) -> MockResponse:
 @API.handler("listNotificationRecords")
 def list_notification_records(ctx: Context) -> MockResponse:
     store = db(ctx)
-    return paged(ctx, lambda limit, offset: store.records(limit, offset, keep_all=ctx.defect("clarius.old_records_returned")))
+    keep_all = ctx.defect("clarius.old_records_returned")
+    return paged(ctx, lambda limit, offset: store.records(limit, offset, keep_all=keep_all, base_url=ctx.api_url("")))
 
 
 @API.handler("listApiKeys")

@@ -305,8 +305,9 @@ class ClariusStore:
                 ),
             )
 
-    def records(self, limit: int, offset: int, *, keep_all: bool = False) -> tuple[int, list[dict[str, Any]]]:
-        """Webhook records of the last 14 days (all of them with ``keep_all``, a deliberate defect), newest first."""
+    def records(self, limit: int, offset: int, *, keep_all: bool = False, base_url: str = "") -> tuple[int, list[dict[str, Any]]]:
+        """Webhook records of the last 14 days (all of them with ``keep_all``, a deliberate defect), newest first;
+        the seeded ones with their download URLs on ``base_url`` (the API as the client reached it)."""
         cutoff = "" if keep_all else iso(datetime.now(UTC) - RECORD_RETENTION)
         with self.store.read() as conn:
             count = conn.execute("SELECT COUNT(*) FROM clarius_notification_records WHERE logged_at >= ?", (cutoff,)).fetchone()[0]
@@ -319,7 +320,7 @@ class ClariusStore:
                 "logged_at": row["logged_at"],
                 "event": {
                     "sent_at": row["sent_at"],
-                    "request": loads(row["request"]),
+                    "request": loads(row["request"].replace(fixtures.SEEDED_BASE_URL, base_url)),
                     "response": loads(row["response"]),
                     "error": row["error"],
                 },

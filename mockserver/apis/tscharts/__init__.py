@@ -113,3 +113,4 @@ API = ApiDefinition(
 )
 
 from . import defects, handlers  # noqa: E402,F401 - register handlers and defects on API
+from . import docs as _docs  # noqa: E402,F401 - what GET / and /docs show of this API: a first call, seeded "Try it out" values
