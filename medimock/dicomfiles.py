@@ -100,3 +100,32 @@ def expected_process(transfer_syntax_uid: str) -> str | None:
     if transfer_syntax_uid in JPEG_LS_UIDS:
         return "jpeg-ls"
     return None
+
+
+def pixels(dataset: Any) -> Any:
+    """The decoded pixels of a dataset (frames first for a multi-frame file), as a numpy array.
+
+    pydicom decodes with whichever pixel-data plugin is installed (the project's tests install
+    pylibjpeg-libjpeg, another implementation than the mock's encoders); where none handles the
+    syntax, the frames are decoded with imagecodecs (BSD; liblj92 for JPEG Lossless, CharLS for
+    JPEG-LS), which medimock installs anyway, so an installed ``medimock contract`` decodes too.
+    """
+    try:
+        return dataset.pixel_array
+    except (RuntimeError, NotImplementedError) as exc:  # pydicom: no plugin available for this transfer syntax
+        uid = str(getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", ""))
+        if expected_process(uid) is None:
+            raise
+        import imagecodecs
+        import numpy
+
+        decoded = []
+        for frame in frames(dataset):
+            process = frame_process(frame)
+            if process == "jpeg-ls":
+                decoded.append(imagecodecs.jpegls_decode(frame))
+            elif process == "lossless":
+                decoded.append(imagecodecs.ljpeg_decode(frame))
+            else:
+                raise ValueError(f"a {process} frame in a {uid} file: {exc}") from exc
+        return decoded[0] if len(decoded) == 1 else numpy.stack(decoded)

@@ -404,7 +404,7 @@ def export(research: Research, body: dict[str, Any] | None, what: str) -> list[t
 
 def decoded(name: str, dataset: Any, source: Document, what: str) -> Any:
     try:
-        return dataset.pixel_array
+        return dicomfiles.pixels(dataset)
     except Exception as exc:  # noqa: BLE001 - a decoder's failure is the file's
         expect(source, False, f"{what}: {name}'s pixels decode ({type(exc).__name__}: {exc})")
         return None

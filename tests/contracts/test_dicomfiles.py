@@ -62,3 +62,24 @@ def test_members_of_a_file_or_a_zip():
         writer.writestr("x.txt", "x")
     with pytest.raises(dicomfiles.NotDicom, match="none of them"):
         dicomfiles.members(empty.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("syntax", "encode"),
+    [
+        (JPEGLossless, lambda: imagecodecs.jpeg8_encode(PIXELS, lossless=True, predictor=1)),
+        (JPEGLSLossless, lambda: imagecodecs.jpegls_encode(PIXELS, level=0)),
+    ],
+    ids=["jpeg-lossless", "jpeg-ls"],
+)
+def test_pixels_decode_without_a_pydicom_plugin(monkeypatch, syntax, encode):
+    """An installed medimock has no GPL decoder: where pydicom finds no plugin, imagecodecs decodes the frames."""
+    ds = dicomfiles.read(part10(syntax, encode()))
+
+    def no_plugin(self):
+        raise RuntimeError("Unable to decompress: no plugin is available")
+
+    monkeypatch.setattr(Dataset, "pixel_array", property(no_plugin))
+    with pytest.raises(RuntimeError):
+        ds.pixel_array  # the plugin is gone
+    assert np.array_equal(dicomfiles.pixels(ds), PIXELS)
