@@ -135,7 +135,9 @@ def test_an_empty_namespace_gets_studies_of_the_suite(serve, run_suite):
     selection = "every_filter or sort_by or paging_walk"
     verdict = run_suite("ambra", {**environ, "AMBRA_NAMESPACE_ID": own, "AMBRA_ACCOUNT_ID": account}, "-k", selection, "--tb=short")
     ran = {name: case.outcome for name, case in verdict.cases.items()}
-    assert len(ran) == 11 and set(ran.values()) == {"passed"}, verdict.stdout[-3000:]
+    workflows = [name for name in ran if name.startswith("test_workflows.py::")]
+    # the eleven filter, sort and paging workflows (and whatever of the general sections the words also select) all pass
+    assert len(workflows) == 11 and set(ran.values()) == {"passed"}, verdict.stdout[-3000:]
     assert "did not leave the target" not in verdict.stdout, verdict.stdout[-3000:]
 
 
