@@ -85,7 +85,7 @@ class SpecTags:
 
     def _tagged(self, node: Any, key: str) -> Source | None:
         """The source a node's tags name (memoised: a Source is made once per spec node)."""
-        marker = id(node) * 4 + ("cite", "convention", "body").index(key)
+        marker = id(node) * 4 + ("cite", "convention", "body", "status").index(key)
         if marker not in self._cache:
             source: Source | None = None
             if isinstance(node, Mapping):
@@ -95,6 +95,8 @@ class SpecTags:
                     source = Convention(str(node.get("x-medimock-key") or "spec"), str(node["x-medimock-convention"]))
                 elif key == "body" and node.get("x-medimock-body-convention"):
                     source = Convention(str(node.get("x-medimock-key") or "error-body"), str(node["x-medimock-body-convention"]))
+                elif key == "status" and node.get("x-medimock-status-convention"):
+                    source = Convention(str(node.get("x-medimock-key") or "status"), str(node["x-medimock-status-convention"]))
             self._cache[marker] = source
         return self._cache[marker]
 
@@ -137,6 +139,25 @@ class SpecTags:
         if node is None:
             return self.operation(operation)
         return self._tagged(node, "convention") or self._tagged(node, "cite") or self.operation(operation)
+
+    def success_source(self, operation: Mapping[str, Any], status: int) -> Source | None:
+        """The convention that chose an operation's success status, when the document gives none.
+
+        A reply with another 2xx than the one documented breaks only that convention when every 2xx
+        response of the operation is tagged ``x-medimock-status-convention`` (the document shows the
+        body, not the status: DRF's 201 of a create) or ``x-medimock-convention`` (it shows neither).
+        """
+        if not 200 <= status < 300:
+            return None
+        found: list[Source] = []
+        for key, node in (operation.get("responses") or {}).items():
+            if str(key).startswith("2"):
+                node = self.resolve(node)
+                source = self._tagged(node, "status") or self._tagged(node, "convention")
+                if source is None:
+                    return None
+                found.append(source)
+        return found[0] if found else None
 
     def body_source(self, operation: Mapping[str, Any], status: int, schema_path: Iterable[Any] = ()) -> Source:
         """Who decided the content type, headers and body of this operation's ``status`` answer."""
@@ -246,7 +267,9 @@ def classify(name: str, case: Any, response: Any, failure: BaseException | None 
     if name == "not_a_server_error":  # malformed input deserved the documented refusal; anything else, the documented answer
         return tags.validation_source(operation, *_mutated_parameter(case)) if _is_negative(case) else tags.operation(operation)
     if name == "status_code_conformance":
-        return tags.validation_source(operation, *_mutated_parameter(case)) if _is_negative(case) else tags.operation(operation)
+        if _is_negative(case):
+            return tags.validation_source(operation, *_mutated_parameter(case))
+        return tags.success_source(operation, status) or tags.operation(operation)
     if name in ("negative_data_rejection", "positive_data_acceptance"):
         return tags.validation_source(operation, *_mutated_parameter(case))
     if name in ("content_type_conformance", "response_schema_conformance", "response_headers_conformance"):

@@ -25,7 +25,7 @@ from medimock.verdict import CitationError, Document, Source
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
 # the suites converted to verdict tiers (every API once its suite is)
-TIERED = ["ambra", "radiology", "tscharts"]
+TIERED = ["ambra", "clarius", "radiology", "tscharts"]
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
