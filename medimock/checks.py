@@ -9,6 +9,9 @@ A spec says where each of its statements comes from (``x-`` extensions, next to 
   ``x-medimock-convention: <reason>`` (the status is medimock's choice: 405, 413, 415...), or
   ``x-medimock-body-convention: <reason>`` beside a citation (the status is the document's, the
   body or content type medimock's: a JSON error body where the document shows none);
+  or ``x-medimock-status-convention: <reason>`` beside a citation (the body is the document's, the
+  status medimock's: DRF's 201 of a create whose document shows the created object but no status;
+  another 2xx is then a convention finding, when every 2xx of the operation is tagged so);
 - a parameter or schema whose constraint medimock added: ``x-medimock-convention: <reason>``.
 
 ``tiered(check)`` wraps a schemathesis check: a failure is looked up in those tags (by the check, the

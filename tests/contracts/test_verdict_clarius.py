@@ -114,3 +114,29 @@ def test_no_crash_on_any_answer(serve, run_suite, mode):
     for name in verdict.named("failed") | verdict.named("error"):
         text = verdict.cases[name].text
         assert "[document]" in text or "[convention" in text, f"{name} failed without a verdict:\n{text[:1500]}"
+
+
+EXAM_WORKFLOWS = "pagination_walk or default_page_size or customer_filter or download_and_every_capture or early_revision or report_upload"
+
+
+def test_a_target_without_exams_skips_the_exam_workflows_once_each_with_the_reason(serve, run_suite):
+    """Exams come from scanners, not from the API: on a service without any, the workflows that need one skip, naming
+    why; the rest of the suite is unaffected."""
+    verdict = run_suite(
+        "clarius",
+        env(serve("clarius_drf.py", "--quirks", "no-exams")),
+        "-k",
+        f"test_workflows and ({EXAM_WORKFLOWS} or api_key or settings_round_trip)",
+    )
+    exam_tests = {name for name in verdict.cases if any(part in name for part in EXAM_WORKFLOWS.split(" or "))}
+    assert len(exam_tests) == 8, sorted(verdict.cases)
+    for name in exam_tests:
+        case = verdict.cases[name]
+        assert case.outcome == "skipped" and "the target has no exams: the API cannot make one" in case.text, (
+            name,
+            case.outcome,
+            case.text[:800],
+        )
+    others = set(verdict.cases) - exam_tests
+    assert others and all(verdict.cases[name].outcome == "passed" for name in others), {n: verdict.cases[n].outcome for n in others}
+    assert verdict.returncode == 0, verdict.stdout[-2000:]

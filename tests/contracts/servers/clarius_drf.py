@@ -22,7 +22,8 @@ It serves no Research API and has no medimock control API. Seeded: the key
 (each with a JPEG and a PNG capture, served under ``/media/``), two confirmed tokens and an unconfirmed one
 (``SEEDS`` below is the environment a suite run needs), the document's three applications, none
 customised, and one notification record. ``--quirks revoke-ignored``: revoking a key answers 204 and
-deletes nothing (the run's end must name the key it left).
+deletes nothing (the run's end must name the key it left); ``--quirks no-exams``: a service no customer has
+uploaded an exam to yet (the API cannot make one).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xf
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00\x00\x00IEND\xaeB`\x82"
 URL = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(?::\d+)?(?:[/?#]\S*)?$|^https?://(?:localhost|127\.0\.0\.1)(?::\d+)?(?:[/?#]\S*)?$")
 
-QUIRKS: set[str] = set()  # --quirks revoke-ignored: revoking a key answers 204 and keeps it (a leftover the run must name)
+QUIRKS: set[str] = set()  # --quirks revoke-ignored,no-exams (see the module's docstring)
 _lock = threading.Lock()
 _keys: dict[str, dict[str, Any]] = {
     "Q4nmtzH5": {"prefix": "Q4nmtzH5", "name": "Initial key", "secret": KEY.split(".")[1], "created": "2022-08-31T23:28:55.587755Z"}
@@ -398,4 +399,6 @@ if __name__ == "__main__":
     parser.add_argument("--quirks", default="")
     options, rest = parser.parse_known_args()
     QUIRKS.update(filter(None, options.quirks.split(",")))
+    if "no-exams" in QUIRKS:
+        _exams.clear()
     serve(app, rest)
