@@ -124,37 +124,33 @@ def clarius_schema(clarius: Clarius) -> Any:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def restore_settings(clarius: Clarius) -> Iterator[None]:
-    """Property tests and workflows PATCH the settings (with generated URLs): put the target's settings back."""
-    before = _json(clarius.get("/services/settings/"))
-    yield
-    if isinstance(before, dict):
-        clarius.request("PATCH", "/services/settings/", json=before)
+def leave_as_found(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Put back what a module's tests change with generated or chosen values: the settings (PATCHed with generated
+    URLs), the API keys the property tests created, the customisations they made or changed.
 
-
-@pytest.fixture(scope="module", autouse=True)
-def revoke_created_keys(clarius: Clarius) -> Iterator[None]:
-    """The property tests create API keys (POST /services/api-keys/): revoke every key the module made."""
-    before = _json(clarius.get("/services/api-keys/"))
+    The Research API's module needs none of it (nor an API key: a research user may have none).
+    """
+    if request.module.__name__.rsplit(".", 1)[-1].startswith("test_research"):
+        yield
+        return
+    clarius: Clarius = request.getfixturevalue("clarius")
+    settings = _json(clarius.get("/services/settings/"))
+    keys = _json(clarius.get("/services/api-keys/"))
+    customised = _json(clarius.get("/services/applications/"))
     yield
+    if isinstance(settings, dict):
+        clarius.request("PATCH", "/services/settings/", json=settings)
     after = _json(clarius.get("/services/api-keys/"))
-    if isinstance(before, list) and isinstance(after, list):
-        known = {k.get("prefix") for k in before if isinstance(k, dict)}
+    if isinstance(keys, list) and isinstance(after, list):
+        known = {k.get("prefix") for k in keys if isinstance(k, dict)}
         for key in after:
             if isinstance(key, dict) and key.get("prefix") not in known:
                 clarius.request("DELETE", f"/services/api-keys/{key.get('prefix')}/")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def restore_customisations(clarius: Clarius) -> Iterator[None]:
-    """Property tests PUT and DELETE customisations with generated ids: put the target's customisations back."""
-    before = _json(clarius.get("/services/applications/"))
-    yield
-    after = _json(clarius.get("/services/applications/"))
-    if not isinstance(before, list) or not isinstance(after, list):
+    now = _json(clarius.get("/services/applications/"))
+    if not isinstance(customised, list) or not isinstance(now, list):
         return
-    old = {a.get("uuid"): a.get("annotations") for a in before if isinstance(a, dict)}
-    new = {a.get("uuid"): a.get("annotations") for a in after if isinstance(a, dict)}
+    old = {a.get("uuid"): a.get("annotations") for a in customised if isinstance(a, dict)}
+    new = {a.get("uuid"): a.get("annotations") for a in now if isinstance(a, dict)}
     for app in new:
         if app not in old:
             clarius.request("DELETE", f"/services/applications/{app}/")

@@ -77,7 +77,7 @@ EARLY_DOWNLOAD = Document(
 REPORT = Document(S, "Optionally, upload one or more report files associated with a user request.")
 REPORT_PARAMS = Document(S, "name - user-friendly name describing the report.", lines=2)
 APPLICATIONS = Document(S, "Retrieve a list of applications we have on Clarius Cloud.")
-CUSTOMISED = Document(S, "GET https://cloud.clarius.com/api/public/v0/services/applications/", occurrence=1)
+CUSTOMISED = Document(S, "List customized applications", lines=5)
 CUSTOMISE = Document(S, "PUT https://cloud.clarius.com/api/public/v0/services/applications/[application uuid]/")
 ANNOTATIONS = Document(S, "annotations - a list of annotations you would like your users to use", lines=4)
 RETRIEVE = Document(S, "GET https://cloud.clarius.com/api/public/v0/services/applications/[application uuid]/")
