@@ -204,6 +204,7 @@ def walk(clarius: Any, path: str, source: Document, **params: Any) -> tuple[list
 def _exams(clarius) -> SetupStep:
     def find() -> list[dict[str, Any]]:
         body = fetch(clarius, "/exams/accessible/", POLL, "GET /exams/accessible/?limit=8", limit=8)
+        valid("ExamDownloadPage", body, POLL, "the poll page (GET /exams/accessible/?limit=8)")
         results = body.get("results") if isinstance(body, dict) else None
         return [item for item in results or [] if isinstance(item, dict)]
 
@@ -226,6 +227,8 @@ def _applications(clarius) -> SetupStep:
     def find() -> tuple[list[dict[str, Any]], dict[str, Any]]:
         listed = fetch(clarius, "/exams/applications/", APPLICATIONS, "GET /exams/applications/")
         customised = fetch(clarius, "/services/applications/", CUSTOMISED, "GET /services/applications/")
+        expect(APPLICATIONS, isinstance(listed, list), f"the applications are a JSON array: {str(listed)[:200]}")
+        expect(CUSTOMISED, isinstance(customised, list), f"the customised applications are a JSON array: {str(customised)[:200]}")
         apps = [a for a in listed if isinstance(a, dict)] if isinstance(listed, list) else []
         done = {a.get("uuid"): a for a in customised if isinstance(a, dict)} if isinstance(customised, list) else {}
         return apps, done
@@ -665,13 +668,16 @@ def control(target):
     return target
 
 
-def simulate_upload(target: Any, **options: Any) -> dict[str, Any]:
+def simulate_upload(target: Any, **options: Any) -> dict[str, Any] | None:
+    """A scanner upload through medimock's control API; None when the control API made none (reported)."""
     started = time.monotonic()
     response = requests.post(target.control("/clarius/exams"), json=options, timeout=10)
     expect(MOCK_CONTROL, response.status_code == 201, f"the control API simulates an upload (201, not {response.status_code})", response)
     expect(MOCK_CONTROL, time.monotonic() - started < 2, "the simulated upload returns at once; the webhook goes out in the background")
-    body = json_body(response, MOCK_CONTROL, "the simulated upload")
-    return body if isinstance(body, dict) else {}
+    body = json_body(response, MOCK_CONTROL, "the simulated upload") if response.status_code == 201 else None
+    found = isinstance(body, dict) and isinstance(body.get("request_uuid"), str)
+    expect(MOCK_CONTROL, found, "the simulated upload names its request_uuid", response)
+    return body if found and isinstance(body, dict) else None
 
 
 def set_notification_url(clarius: Any, url: str) -> None:
@@ -694,6 +700,8 @@ def test_webhook_delivery(clarius, control):
     with Receiver() as receiver:
         set_notification_url(clarius, receiver.url)
         upload = simulate_upload(control, captures=3, patient="animal")
+        if upload is None:
+            return
         expect(WEBHOOK, eventually(lambda: receiver.received, timeout=10), "the receiver got the notification (10 s)")
     if not receiver.received:
         return
@@ -738,7 +746,9 @@ def test_webhook_to_a_silent_receiver_is_a_failed_record(clarius, control):
     try:
         set_notification_url(clarius, url)
         upload = simulate_upload(control)
-        record = eventually(lambda: find_record(clarius, str(upload.get("request_uuid"))), timeout=60, interval=0.25)
+        if upload is None:
+            return
+        record = eventually(lambda: find_record(clarius, str(upload["request_uuid"])), timeout=60, interval=0.25)
     finally:
         silent.close()
     if expect(RECORDS, record is not None, "a failed call is recorded too"):
@@ -756,7 +766,9 @@ def test_webhook_to_a_closed_port_is_a_failed_record(clarius, control):
     probe.close()  # nothing listens there now
     set_notification_url(clarius, f"http://127.0.0.1:{port}/")
     upload = simulate_upload(control)
-    record = eventually(lambda: find_record(clarius, str(upload.get("request_uuid"))))
+    if upload is None:
+        return
+    record = eventually(lambda: find_record(clarius, str(upload["request_uuid"])))
     if expect(RECORDS, record is not None, "a call to a closed port is recorded"):
         event = record.get("event") or {}
         expect(RECORDS, event.get("response") is None, f"no response: {event}")
