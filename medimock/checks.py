@@ -9,6 +9,9 @@ A spec says where each of its statements comes from (``x-`` extensions, next to 
   ``x-medimock-convention: <reason>`` (the status is medimock's choice: 405, 413, 415...), or
   ``x-medimock-body-convention: <reason>`` beside a citation (the status is the document's, the
   body or content type medimock's: a JSON error body where the document shows none);
+  or ``x-medimock-status-convention: <reason>`` beside a citation (the body is the document's, the
+  status medimock's: DRF's 201 of a create whose document shows the created object but no status;
+  another 2xx is then a convention finding, when every 2xx of the operation is tagged so);
 - a parameter or schema whose constraint medimock added: ``x-medimock-convention: <reason>``.
 
 ``tiered(check)`` wraps a schemathesis check: a failure is looked up in those tags (by the check, the
@@ -85,7 +88,7 @@ class SpecTags:
 
     def _tagged(self, node: Any, key: str) -> Source | None:
         """The source a node's tags name (memoised: a Source is made once per spec node)."""
-        marker = id(node) * 4 + ("cite", "convention", "body").index(key)
+        marker = id(node) * 4 + ("cite", "convention", "body", "status").index(key)
         if marker not in self._cache:
             source: Source | None = None
             if isinstance(node, Mapping):
@@ -95,6 +98,8 @@ class SpecTags:
                     source = Convention(str(node.get("x-medimock-key") or "spec"), str(node["x-medimock-convention"]))
                 elif key == "body" and node.get("x-medimock-body-convention"):
                     source = Convention(str(node.get("x-medimock-key") or "error-body"), str(node["x-medimock-body-convention"]))
+                elif key == "status" and node.get("x-medimock-status-convention"):
+                    source = Convention(str(node.get("x-medimock-key") or "status"), str(node["x-medimock-status-convention"]))
             self._cache[marker] = source
         return self._cache[marker]
 
@@ -137,6 +142,25 @@ class SpecTags:
         if node is None:
             return self.operation(operation)
         return self._tagged(node, "convention") or self._tagged(node, "cite") or self.operation(operation)
+
+    def success_source(self, operation: Mapping[str, Any], status: int) -> Source | None:
+        """The convention that chose an operation's success status, when the document gives none.
+
+        A reply with another 2xx than the one documented breaks only that convention when every 2xx
+        response of the operation is tagged ``x-medimock-status-convention`` (the document shows the
+        body, not the status: DRF's 201 of a create) or ``x-medimock-convention`` (it shows neither).
+        """
+        if not 200 <= status < 300:
+            return None
+        found: list[Source] = []
+        for key, node in (operation.get("responses") or {}).items():
+            if str(key).startswith("2"):
+                node = self.resolve(node)
+                source = self._tagged(node, "status") or self._tagged(node, "convention")
+                if source is None:
+                    return None
+                found.append(source)
+        return found[0] if found else None
 
     def body_source(self, operation: Mapping[str, Any], status: int, schema_path: Iterable[Any] = ()) -> Source:
         """Who decided the content type, headers and body of this operation's ``status`` answer."""
@@ -246,7 +270,9 @@ def classify(name: str, case: Any, response: Any, failure: BaseException | None 
     if name == "not_a_server_error":  # malformed input deserved the documented refusal; anything else, the documented answer
         return tags.validation_source(operation, *_mutated_parameter(case)) if _is_negative(case) else tags.operation(operation)
     if name == "status_code_conformance":
-        return tags.validation_source(operation, *_mutated_parameter(case)) if _is_negative(case) else tags.operation(operation)
+        if _is_negative(case):
+            return tags.validation_source(operation, *_mutated_parameter(case))
+        return tags.success_source(operation, status) or tags.operation(operation)
     if name in ("negative_data_rejection", "positive_data_acceptance"):
         return tags.validation_source(operation, *_mutated_parameter(case))
     if name in ("content_type_conformance", "response_schema_conformance", "response_headers_conformance"):

@@ -25,7 +25,7 @@ from medimock.verdict import CitationError, Document, Source
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "contracts"
 # the suites converted to verdict tiers (every API once its suite is)
-TIERED = ["ambra", "radiology", "tscharts"]
+TIERED = ["ambra", "clarius", "radiology", "tscharts"]
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -121,3 +121,24 @@ def test_suites_check_only_through_expect(api):
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "json" and not node.args:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: .json() on a reply (use medimock.verdict.json_body)")
     assert not found, "\n".join(found)
+
+
+def test_a_success_status_the_document_does_not_give_is_a_convention():
+    """``x-medimock-status-convention``: another 2xx than DRF's 201 of a created key breaks medimock's choice, not the
+    document (which shows the key, not the status); an undocumented 2xx of an operation whose 200 the document gives
+    stays the document's, and so does the created key's body."""
+    from medimock.verdict import Convention
+
+    document = spec("clarius")
+    tags = SpecTags(document)
+    paths = document["paths"]
+    create = paths["/api/public/v0/services/api-keys/"]["post"]
+    revoke = paths["/api/public/v0/services/api-keys/{prefix}/"]["delete"]
+    settings = paths["/api/public/v0/services/settings/"]["get"]
+    created = tags.success_source(create, 200)
+    assert isinstance(created, Convention) and created.key == "created-status"
+    revoked = tags.success_source(revoke, 200)
+    assert isinstance(revoked, Convention) and revoked.key == "deleted-status"
+    assert tags.success_source(settings, 202) is None  # the document gives the settings' 200
+    assert tags.success_source(create, 400) is None  # only a success status
+    assert isinstance(tags.body_source(create, 201), Document), "the created key's body is the document's"
