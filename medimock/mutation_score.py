@@ -428,6 +428,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--record", metavar="FILE", help="also write the report as a section of FILE (make mutation-score: contracts/MUTATION.md)"
     )
+    parser.add_argument(
+        "--again",
+        metavar="REPORT.json",
+        help="judge again only the survivors of an earlier run (its mutants and sample; killed and timed-out ones stay so: "
+        "for a suite that only gained checks against an unchanged mock)",
+    )
     parser.add_argument("--list", action="store_true", help="only list the mutants (no suite runs)")
     parser.add_argument(
         "--out", default="reports/mutation-score.md", help="the report (and a .json beside it; default reports/mutation-score.md)"
@@ -453,7 +459,8 @@ def run(args: argparse.Namespace) -> int:
     root = repository_root()
     equivalents = Equivalents.load(Path(args.equivalents) if args.equivalents else contracts_dir() / "mutation-equivalents.yaml")
     scores = []
-    apis = list(dict.fromkeys(args.api or ["tscharts", "radiology"]))
+    previous = {s["api"]: s for s in json.loads(Path(args.again).read_text())} if args.again else {}
+    apis = list(dict.fromkeys(args.api or list(previous) or ["tscharts", "radiology"]))
     with tempfile.TemporaryDirectory(prefix="medimock-mutation-score-") as temp:
         copies = [copy_tree(root, Path(temp) / f"copy{i}") for i in range(max(1, args.jobs))]
         for api in apis:
@@ -467,6 +474,9 @@ def run(args: argparse.Namespace) -> int:
                     mutant.status, mutant.reason = EQUIVALENT, reason
             if args.sample and args.sample < enumerated:
                 mutants = sorted(random.Random(args.seed).sample(mutants, args.sample), key=lambda m: (m.file, m.line, m.operator))
+            earlier = previous.get(api)
+            if earlier is not None:
+                mutants = carry_over(earlier, mutants)
             pending = [m for m in mutants if m.status != EQUIVALENT]
             print(f"{api}: {enumerated} mutants, {len(mutants)} chosen, {len(pending)} to judge", flush=True)
             if args.list:
@@ -481,9 +491,9 @@ def run(args: argparse.Namespace) -> int:
             timeout = args.timeout or max(60.0, 4 * baseline)
             started = time.monotonic()
             judge_all(pending, copies, args.examples, timeout, args.select)
-            scores.append(
-                ApiScore(api, mutants, enumerated, baseline, time.monotonic() - started, args.sample, args.seed if args.sample else None)
-            )
+            seconds = time.monotonic() - started + (earlier["seconds"] if earlier else 0.0)
+            sample, seed = (earlier["sample"], earlier["seed"]) if earlier else (args.sample, args.seed if args.sample else None)
+            scores.append(ApiScore(api, mutants, enumerated, baseline, seconds, sample, seed))
     if args.list:
         return 0
     command = "medimock mutation-score " + " ".join(sys.argv[1:]) if sys.argv[1:] else "medimock mutation-score"
@@ -498,6 +508,21 @@ def run(args: argparse.Namespace) -> int:
     print(report)
     print(f"report: {out}")
     return 0 if all(s.score >= args.min_score for s in scores) else 1
+
+
+def carry_over(earlier: dict[str, Any], mutants: list[Mutant]) -> list[Mutant]:
+    """The mutants of an earlier run (same file, operator and occurrence): its killed and timed-out ones keep their
+    verdict, its survivors are judged again (or are equivalent now, when declared since)."""
+    current = {(m.file, m.operator, m.occurrence): m for m in mutants}
+    chosen = []
+    for old in earlier["mutants"]:
+        mutant = current.get((old["file"], old["operator"], old["occurrence"]))
+        if mutant is None or (mutant.before, mutant.after) != (old["before"], old["after"]):
+            raise SystemExit(f"--again: {old['file']}:{old['line']} {old['operator']} is no longer the same mutant (the mock changed)")
+        if old["status"] in (KILLED, TIMED_OUT):
+            mutant.status, mutant.by, mutant.seconds = old["status"], old["by"], old["seconds"]
+        chosen.append(mutant)
+    return chosen
 
 
 def with_section(text: str, report: str) -> str:
