@@ -14,9 +14,12 @@ the mutated module. A mutant is
 - *killed*      the suite fails (a check, a workflow, or the mock no longer starts);
 - *timed out*   the suite ran past ``--timeout`` (counted as detected, as cosmic-ray does);
 - *survived*    the suite passes: a gap, or an equivalent mutant;
-- *equivalent*  declared in ``contracts/mutation-equivalents.yaml`` with a reason (not run).
+- *equivalent*  declared in ``contracts/mutation-equivalents.yaml`` with a reason (not run), or inside a type annotation;
+- *unspecified* declared there too (``kind: unspecified``): the mock answers differently, but only in what neither the
+                vendor document nor a medimock convention fixes (an error message's wording), so no check may fail it.
 
-Score = (killed + timed out) / (mutants - equivalent). The run first checks that each suite passes
+Score = (killed + timed out) / (mutants - equivalent - unspecified); the strict score counts the unspecified ones as
+survivors: (killed + timed out) / (mutants - equivalent). The run first checks that each suite passes
 against the unmutated copy (otherwise nothing can be judged: exit 2). Exit 1 when an API scores
 below ``--min-score``.
 
@@ -108,6 +111,8 @@ OPERATORS = (
 EQUIVALENTS = "contracts/mutation-equivalents.yaml"
 SECTION_START, SECTION_END = "<!-- mutation-score: written by `make mutation-score` -->", "<!-- /mutation-score -->"
 KILLED, SURVIVED, TIMED_OUT, EQUIVALENT = "killed", "survived", "timed out", "equivalent"
+UNSPECIFIED = "unspecified"  # declared: observable only in what neither the document nor a convention fixes (a message's wording)
+DECLARED = (EQUIVALENT, UNSPECIFIED)
 
 
 @dataclass
@@ -154,11 +159,15 @@ class Equivalents:
                 raise ValueError(f"{path}: an equivalent mutant needs {', '.join(sorted(missing)) or 'a reason'}: {entry}")
         return cls(annotations=str(data.get("annotations") or ""), mutants=entries)
 
-    def reason(self, mutant: Mutant) -> str:
+    def declared(self, mutant: Mutant) -> tuple[str, str]:
+        """(equivalent | unspecified, the reason) of a declared mutant, or ("", "")."""
         for entry in self.mutants:
             if (entry["file"], entry["function"], entry["operator"], entry["before"].strip(), entry["after"].strip()) == mutant.key:
-                return str(entry["reason"])
-        return ""
+                kind = str(entry.get("kind") or EQUIVALENT)
+                if kind not in DECLARED:
+                    raise ValueError(f"an entry's kind is equivalent or unspecified, not {kind!r}: {entry}")
+                return kind, str(entry["reason"])
+        return "", ""
 
 
 def scope(api: str, root: Path) -> list[str]:
@@ -304,8 +313,11 @@ def judge(mutant: Mutant, copy: Path, examples: int, timeout: float, select: str
     return mutant
 
 
-def judge_all(mutants: list[Mutant], copies: list[Path], examples: int, timeout: float, select: str = "", progress: bool = True) -> None:
-    """Each mutant judged in one of ``copies`` (one worker thread per copy, so two mutants never share a tree)."""
+def judge_all(
+    mutants: list[Mutant], copies: list[Path], examples: int, timeout: float, select: str = "", journal: Path | None = None
+) -> None:
+    """Each mutant judged in one of ``copies`` (one worker thread per copy, so two mutants never share a tree); each
+    verdict is printed and appended to ``journal`` (JSON lines) as it comes, so a long run that is stopped keeps them."""
     queue: Queue[Mutant] = Queue()
     for mutant in mutants:
         queue.put(mutant)
@@ -321,12 +333,14 @@ def judge_all(mutants: list[Mutant], copies: list[Path], examples: int, timeout:
             judge(mutant, copy, examples, timeout, select)
             with lock:
                 done[0] += 1
-                if progress:
-                    print(
-                        f"[{done[0]}/{len(mutants)}] {mutant.status:9} {mutant.file}:{mutant.line} {mutant.operator.removeprefix('core/')}"
-                        f" {mutant.seconds:4.0f} s  {mutant.by[:80]}",
-                        flush=True,
-                    )
+                if journal is not None:
+                    with journal.open("a") as lines:
+                        lines.write(json.dumps(asdict(mutant)) + "\n")
+                print(
+                    f"[{done[0]}/{len(mutants)}] {mutant.status:9} {mutant.file}:{mutant.line} {mutant.operator.removeprefix('core/')}"
+                    f" {mutant.seconds:4.0f} s  {mutant.by[:80]}",
+                    flush=True,
+                )
 
     threads = [threading.Thread(target=worker, args=(copy,)) for copy in copies]
     for thread in threads:
@@ -349,7 +363,15 @@ class ApiScore:
         return sum(m.status == status for m in self.mutants)
 
     @property
+    def judged(self) -> int:
+        return len(self.mutants) - self.count(EQUIVALENT) - self.count(UNSPECIFIED)
+
+    @property
     def score(self) -> float:
+        return (self.count(KILLED) + self.count(TIMED_OUT)) / self.judged if self.judged else 1.0
+
+    @property
+    def strict_score(self) -> float:
         judged = len(self.mutants) - self.count(EQUIVALENT)
         return (self.count(KILLED) + self.count(TIMED_OUT)) / judged if judged else 1.0
 
@@ -364,25 +386,37 @@ def margin(score: float, n: int) -> float:
     return max(abs(centre + half - score), abs(score - (centre - half)))
 
 
+WHY_COSMIC_RAY = """\
+Why cosmic-ray: the suites test the mock over HTTP, and the mock runs as a subprocess (`python -m mockserver`)
+that the suite starts. cosmic-ray writes each mutant into the file on disk and runs any command per mutant,
+so the mutant is what that subprocess imports; here its mutation is applied to a copy of `mockserver/` (never
+the checkout), restricted to the files `scope()` names (each API's `mockserver/apis/<api>/*.py` but `defects.py`,
+`docs.py` and `control.py`). mutmut 3 instead mutates through trampolines that its own pytest process switches,
+which a server in another process never sees. Each mutant's suite run has a timeout (4 x the clean run, at
+least 60 s; a timed-out mutant counts as detected, as in cosmic-ray) and `--jobs N` judges N mutants at once,
+each in its own copy."""
+
+
 def render(scores: list[ApiScore], examples: int, command: str) -> str:
     lines = [
         "# Independent mutation score of the contract suites",
         "",
+        WHY_COSMIC_RAY,
+        "",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "- engine: cosmic-ray (its selective operator set, `medimock.mutation_score.OPERATORS`); each mutant written into a copy of `mockserver/`",
         f"- command: `{command}` (each mutant: the API's contract suite, `-x`, {examples} examples per operation, strict conventions)",
-        "- score = (killed + timed out) / (mutants - equivalent)",
+        "- score = (killed + timed out) / (mutants - equivalent - unspecified); strict: the unspecified ones count as survivors",
         "",
-        "| API | mutants | equivalent | killed | timed out | survived | score | baseline suite | run time |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| API | mutants | equivalent | unspecified | killed | timed out | survived | score | strict | baseline suite | run time |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in scores:
         sampled = f" (sample of {s.sample} of {s.enumerated}, seed {s.seed})" if s.sample else ""
-        judged = len(s.mutants) - s.count(EQUIVALENT)
-        interval = f" ± {margin(s.score, judged):.1%}" if s.sample else ""
+        interval = f" ± {margin(s.score, s.judged):.1%}" if s.sample else ""
         lines.append(
-            f"| {s.api}{sampled} | {len(s.mutants)} | {s.count(EQUIVALENT)} | {s.count(KILLED)} | {s.count(TIMED_OUT)} | {s.count(SURVIVED)} "
-            f"| **{s.score:.1%}**{interval} | {s.baseline_seconds:.0f} s | {s.seconds / 60:.1f} min |"
+            f"| {s.api}{sampled} | {len(s.mutants)} | {s.count(EQUIVALENT)} | {s.count(UNSPECIFIED)} | {s.count(KILLED)} | {s.count(TIMED_OUT)} "
+            f"| {s.count(SURVIVED)} | **{s.score:.1%}**{interval} | {s.strict_score:.1%} | {s.baseline_seconds:.0f} s | {s.seconds / 60:.1f} min |"
         )
     for s in scores:
         survivors = [m for m in s.mutants if m.status == SURVIVED]
@@ -393,10 +427,13 @@ def render(scores: list[ApiScore], examples: int, command: str) -> str:
                 lines.append(
                     f"| {m.file}:{m.line} | `{m.function}` | {m.operator.removeprefix('core/')} | `{_cell(m.before)}` | `{_cell(m.after)}` |"
                 )
-        declared = [m for m in s.mutants if m.status == EQUIVALENT and m.reason and not m.reason.startswith("annotation")]
+        annotations = [m for m in s.mutants if m.status == EQUIVALENT and m.reason.startswith("annotation")]
+        if annotations:
+            lines += ["", f"Equivalent: {len(annotations)} mutants inside type annotations ({annotations[0].reason})."]
+        declared = [m for m in s.mutants if m.status in DECLARED and not m.reason.startswith("annotation")]
         if declared:
-            lines += ["", f"Declared equivalent ({len(declared)}, contracts/mutation-equivalents.yaml):", ""]
-            lines += [f"- {m.file}:{m.line} `{_cell(m.before)}` → `{_cell(m.after)}`: {m.reason}" for m in declared]
+            lines += ["", f"Declared in contracts/mutation-equivalents.yaml ({len(declared)}):", ""]
+            lines += [f"- {m.status}: {m.file}:{m.line} `{_cell(m.before)}` → `{_cell(m.after)}`: {m.reason}" for m in declared]
     return "\n".join(lines) + "\n"
 
 
@@ -461,6 +498,9 @@ def run(args: argparse.Namespace) -> int:
     scores = []
     previous = {s["api"]: s for s in json.loads(Path(args.again).read_text())} if args.again else {}
     apis = list(dict.fromkeys(args.api or list(previous) or ["tscharts", "radiology"]))
+    journal = Path(args.out).with_suffix(".jsonl")  # each verdict as it comes
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="medimock-mutation-score-") as temp:
         copies = [copy_tree(root, Path(temp) / f"copy{i}") for i in range(max(1, args.jobs))]
         for api in apis:
@@ -470,14 +510,16 @@ def run(args: argparse.Namespace) -> int:
             for mutant in mutants:
                 if mutant.status == EQUIVALENT:
                     mutant.reason = "annotation: " + (equivalents.annotations or "never evaluated")
-                elif reason := equivalents.reason(mutant):
-                    mutant.status, mutant.reason = EQUIVALENT, reason
+                else:
+                    kind, reason = equivalents.declared(mutant)
+                    if kind:
+                        mutant.status, mutant.reason = kind, reason
             if args.sample and args.sample < enumerated:
                 mutants = sorted(random.Random(args.seed).sample(mutants, args.sample), key=lambda m: (m.file, m.line, m.operator))
             earlier = previous.get(api)
             if earlier is not None:
                 mutants = carry_over(earlier, mutants)
-            pending = [m for m in mutants if m.status != EQUIVALENT]
+            pending = [m for m in mutants if m.status not in DECLARED]
             print(f"{api}: {enumerated} mutants, {len(mutants)} chosen, {len(pending)} to judge", flush=True)
             if args.list:
                 for m in mutants:
@@ -490,7 +532,7 @@ def run(args: argparse.Namespace) -> int:
                 return 2
             timeout = args.timeout or max(60.0, 4 * baseline)
             started = time.monotonic()
-            judge_all(pending, copies, args.examples, timeout, args.select)
+            judge_all(pending, copies, args.examples, timeout, args.select, journal)
             seconds = time.monotonic() - started + (earlier["seconds"] if earlier else 0.0)
             sample, seed = (earlier["sample"], earlier["seed"]) if earlier else (args.sample, args.seed if args.sample else None)
             scores.append(ApiScore(api, mutants, enumerated, baseline, seconds, sample, seed))
@@ -501,7 +543,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report)
-    out.with_suffix(".json").write_text(json.dumps([{**asdict(s), "score": s.score} for s in scores], indent=1))
+    out.with_suffix(".json").write_text(
+        json.dumps([{**asdict(s), "score": s.score, "strict_score": s.strict_score} for s in scores], indent=1)
+    )
     if args.record:
         record = Path(args.record)
         record.write_text(with_section(record.read_text() if record.exists() else "", report))

@@ -79,7 +79,7 @@ def test_a_killed_a_survived_and_an_equivalent_mutant(tmp_path: Path) -> None:
     assert survived["status"] == "survived"
     assert score["score"] == 0.5 and code == 1  # one of the two judged mutants killed, below --min-score 1
     report = out.read_text()
-    assert f"{HANDLERS}:{line_of(SORT_LINE)}" in report and "| tscharts | 3 | 1 | 1 | 0 | 1 | **50.0%**" in report
+    assert f"{HANDLERS}:{line_of(SORT_LINE)}" in report and "| tscharts | 3 | 1 | 0 | 1 | 0 | 1 | **50.0%** | 50.0% |" in report
     recorded = record.read_text()
     assert recorded.startswith("# Mutation test of the contract suites") and "## Independent mutation score" in recorded
     assert mutation_score.with_section(recorded, report) == recorded  # the section is replaced, not appended again
