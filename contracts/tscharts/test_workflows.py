@@ -86,7 +86,7 @@ DRF_MESSAGES = Convention(
 FIELD_DETAIL = Convention(
     "field-detail",
     "the document gives a 400 for a bad create but no body; DRF's validation errors name each refused field, and so does "
-    "medimock's detail (\"<field>: <why>\")",
+    'medimock\'s detail ("<field>: <why>")',
 )
 LOGIN = Convention("login", "beyond the image document: real tscharts deployments hand out tokens through LoginView (tscharts/views.py)")
 SIZE_LIMIT = Convention(
@@ -560,4 +560,6 @@ def test_bad_tokens_are_401(tscharts, authorization, method, path):
             expect(TOKEN_401, response.headers.get("WWW-Authenticate") == "Token", "a 401 carries WWW-Authenticate: Token", response)
             detail = (json_body(response, JSON_ERRORS, "an error reply") or {}).get("detail")
             expected = DRF_REFUSALS.get(authorization or "", "Authentication credentials were not provided.")
-            expect(DRF_MESSAGES, detail == expected, f"Authorization {authorization!r}: the 401 says {expected!r}, not {detail!r}", response)
+            expect(
+                DRF_MESSAGES, detail == expected, f"Authorization {authorization!r}: the 401 says {expected!r}, not {detail!r}", response
+            )
