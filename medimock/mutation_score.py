@@ -56,9 +56,10 @@ from .contract import APIS, pytest_command, suites_root
 from .resources import contracts_dir
 
 # The files of each API that are mutated: its handlers and store (mockserver/apis/<api>/*.py) except
-# defects.py (only runs with a deliberate defect on), docs.py (the HTML documentation pages) and
-# control.py (the mock's own /__mock__ control API, which no vendor document describes).
-NOT_MUTATED = ("defects.py", "docs.py", "control.py")
+# defects.py (only runs with a deliberate defect on), docs.py (the HTML documentation pages),
+# control.py (the mock's own /__mock__ control API, which no vendor document describes) and audit.py
+# (radiology's audit log: the document says retrievals are logged, but only medimock's control API reads the log).
+NOT_MUTATED = ("defects.py", "docs.py", "control.py", "audit.py")
 
 # One replacement per operator (selective mutation), and the operators that take no argument.
 OPERATORS = (
@@ -391,7 +392,7 @@ Why cosmic-ray: the suites test the mock over HTTP, and the mock runs as a subpr
 that the suite starts. cosmic-ray writes each mutant into the file on disk and runs any command per mutant,
 so the mutant is what that subprocess imports; here its mutation is applied to a copy of `mockserver/` (never
 the checkout), restricted to the files `scope()` names (each API's `mockserver/apis/<api>/*.py` but `defects.py`,
-`docs.py` and `control.py`). mutmut 3 instead mutates through trampolines that its own pytest process switches,
+`docs.py`, `control.py` and `audit.py`). mutmut 3 instead mutates through trampolines that its own pytest process switches,
 which a server in another process never sees. Each mutant's suite run has a timeout (4 x the clean run, at
 least 60 s; a timed-out mutant counts as detected, as in cosmic-ray) and `--jobs N` judges N mutants at once,
 each in its own copy."""
@@ -560,6 +561,8 @@ def carry_over(earlier: dict[str, Any], mutants: list[Mutant]) -> list[Mutant]:
     current = {(m.file, m.operator, m.occurrence): m for m in mutants}
     chosen = []
     for old in earlier["mutants"]:
+        if not any(old["file"] == m.file for m in mutants):
+            continue  # a file no longer mutated (out of scope now)
         mutant = current.get((old["file"], old["operator"], old["occurrence"]))
         if mutant is None or (mutant.before, mutant.after) != (old["before"], old["after"]):
             raise SystemExit(f"--again: {old['file']}:{old['line']} {old['operator']} is no longer the same mutant (the mock changed)")

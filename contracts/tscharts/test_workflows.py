@@ -88,6 +88,11 @@ FIELD_DETAIL = Convention(
     "the document gives a 400 for a bad create but no body; DRF's validation errors name each refused field, and so does "
     'medimock\'s detail ("<field>: <why>")',
 )
+MEDIA_400 = Convention(
+    "media-type-400",
+    "the document gives a create's errors as 400 BAD REQUEST and names no media type but JSON; for a body of another media type "
+    "DRF would answer 415, medimock answers the document's 400",
+)
 LOGIN = Convention("login", "beyond the image document: real tscharts deployments hand out tokens through LoginView (tscharts/views.py)")
 SIZE_LIMIT = Convention(
     "size-limit",
@@ -459,6 +464,29 @@ def test_invalid_create_is_400(tscharts, places, change, source):
             name = change.split(":")[1] if isinstance(change, str) else next(iter(change))
             detail = (json_body(response, JSON_ERRORS, "an error reply") or {}).get("detail")
             expect(FIELD_DETAIL, isinstance(detail, str) and f"{name}:" in detail, f"the 400's detail names the field {name!r}", response)
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [(b"{not json", "application/json"), (b"[1, 2]", "application/json"), (b'"Xray"', "application/json"), (b"patient=1", "text/plain")],
+    ids=["invalid-json", "json-array", "json-string", "text-plain"],
+)
+def test_create_body_that_is_not_a_json_object_is_400(tscharts, data, content_type):
+    """The document's create takes a JSON object; anything else is its 400 BAD REQUEST (DRF's parse error), with DRF's body."""
+    headers = {**tscharts.headers, "Content-Type": content_type}
+    with images(tscharts) as created:
+        response = tscharts.request("POST", "/image/", data=data, headers=headers)
+        image_id = tscharts.created_id(response)
+        if image_id is not None:
+            created.append(image_id)
+        expect(
+            CREATE_400 if content_type == "application/json" else MEDIA_400,
+            response.status_code == 400,
+            f"a create body {data!r} ({content_type}) is a 400, not {response.status_code}",
+            response,
+        )
+        if response.status_code == 400:
+            error_body(response)
 
 
 @pytest.mark.parametrize(
