@@ -36,6 +36,7 @@ import difflib
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -539,7 +540,11 @@ def run(args: argparse.Namespace) -> int:
             scores.append(ApiScore(api, mutants, enumerated, baseline, seconds, sample, seed))
     if args.list:
         return 0
-    command = "medimock mutation-score " + " ".join(sys.argv[1:]) if sys.argv[1:] else "medimock mutation-score"
+    given = sys.argv[1:]
+    given = (
+        given[1:] if given[:1] == ["mutation-score"] else given
+    )  # `medimock mutation-score ...` or `python -m medimock.mutation_score ...`
+    command = shlex.join(["medimock", "mutation-score", *given])
     report = render(scores, args.examples, command)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

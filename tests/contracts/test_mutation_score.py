@@ -15,6 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from medimock import mutation_score
@@ -84,3 +85,26 @@ def test_a_killed_a_survived_and_an_equivalent_mutant(tmp_path: Path) -> None:
     assert recorded.startswith("# Mutation test of the contract suites") and "## Independent mutation score" in recorded
     assert mutation_score.with_section(recorded, report) == recorded  # the section is replaced, not appended again
     assert hashlib.sha256(checkout.read_bytes()).hexdigest() == before
+
+
+def test_mutants_in_annotations_are_equivalent_and_every_declaration_needs_a_reason(tmp_path: Path) -> None:
+    mutants = mutation_score.enumerate_mutants(
+        "tscharts", mutation_score.repository_root(), [HANDLERS], ["core/ReplaceBinaryOperator_BitOr_BitAnd"]
+    )
+    assert mutants and all(m.status == mutation_score.EQUIVALENT for m in mutants)  # `int | None` only
+    assert any("int & None" in m.after for m in mutants)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        yaml.safe_dump({"mutants": [{"file": HANDLERS, "function": "login", "operator": "core/AddNot", "before": "a", "after": "b"}]})
+    )
+    with pytest.raises(ValueError, match="reason"):
+        mutation_score.Equivalents.load(bad)
+
+
+def test_the_section_is_replaced_between_its_markers() -> None:
+    text = "# Mutation test\n\ntable\n"
+    once = mutation_score.with_section(text, "# Independent mutation score\n\nfirst\n")
+    assert once.startswith(text.rstrip()) and "## Independent mutation score" in once and "first" in once
+    twice = mutation_score.with_section(once + "after\n", "# Independent mutation score\n\nsecond\n")
+    assert "first" not in twice and "second" in twice and twice.endswith("after\n")
+    assert mutation_score.section_of(twice).startswith(mutation_score.SECTION_START)
