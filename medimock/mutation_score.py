@@ -421,6 +421,15 @@ def render(scores: list[ApiScore], examples: int, command: str) -> str:
             f"| {s.count(SURVIVED)} | **{s.score:.1%}**{interval} | {s.strict_score:.1%} | {s.baseline_seconds:.0f} s | {s.seconds / 60:.1f} min |"
         )
     for s in scores:
+        ran = [m.seconds for m in s.mutants if m.status not in DECLARED and m.seconds > 0]
+        if s.sample and ran and s.mutants:
+            to_judge = s.enumerated * len(ran) / len(s.mutants)
+            mean = sum(ran) / len(ran)
+            lines.append(
+                f"- {s.api}: the sample holds {len(s.mutants)} of {s.enumerated} mutants (seed {s.seed}); a full run would judge about "
+                f"{to_judge:.0f}, at the sample's mean {mean:.0f} s a mutant about {to_judge * mean / 3600:.1f} h with one job"
+            )
+    for s in scores:
         survivors = [m for m in s.mutants if m.status == SURVIVED]
         lines += ["", f"## {s.api}: {len(survivors)} survivors", ""]
         if survivors:
