@@ -530,7 +530,7 @@ def run(args: argparse.Namespace) -> int:
             earlier = previous.get(api)
             if earlier is not None:
                 mutants = carry_over(earlier, mutants)
-            pending = [m for m in mutants if m.status not in DECLARED]
+            pending = [m for m in mutants if not m.status]  # neither declared nor judged by an earlier run (--again)
             print(f"{api}: {enumerated} mutants, {len(mutants)} chosen, {len(pending)} to judge", flush=True)
             if args.list:
                 for m in mutants:
