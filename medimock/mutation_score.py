@@ -482,6 +482,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="judge again only the survivors of an earlier run (its mutants and sample; killed and timed-out ones stay so: "
         "for a suite that only gained checks against an unchanged mock)",
     )
+    parser.add_argument(
+        "--no-judging",
+        action="store_true",
+        help="with --again: judge nothing, only report the earlier run with today's declarations (contracts/mutation-equivalents.yaml)",
+    )
     parser.add_argument("--list", action="store_true", help="only list the mutants (no suite runs)")
     parser.add_argument(
         "--out", default="reports/mutation-score.md", help="the report (and a .json beside it; default reports/mutation-score.md)"
@@ -529,12 +534,17 @@ def run(args: argparse.Namespace) -> int:
                 mutants = sorted(random.Random(args.seed).sample(mutants, args.sample), key=lambda m: (m.file, m.line, m.operator))
             earlier = previous.get(api)
             if earlier is not None:
-                mutants = carry_over(earlier, mutants)
+                mutants = carry_over(earlier, mutants, judge_survivors=not args.no_judging)
             pending = [m for m in mutants if not m.status]  # neither declared nor judged by an earlier run (--again)
             print(f"{api}: {enumerated} mutants, {len(mutants)} chosen, {len(pending)} to judge", flush=True)
             if args.list:
                 for m in mutants:
                     print(f"  {m.status or '-':10} {m.file}:{m.line} {m.function} {m.operator} `{m.before}` -> `{m.after}`")
+                continue
+            if args.no_judging and earlier is not None:
+                seconds = earlier["seconds"]
+                sample = len(mutants) if earlier["sample"] else None  # an earlier sample, less any file no longer mutated
+                scores.append(ApiScore(api, mutants, enumerated, earlier["baseline_seconds"], seconds, sample, earlier["seed"]))
                 continue
             status, why, baseline = run_suite(api, copies[0], args.examples, 1800, args.select)
             print(f"{api}: baseline (unmutated copy) {status} in {baseline:.0f} s {why}", flush=True)
@@ -546,6 +556,7 @@ def run(args: argparse.Namespace) -> int:
             judge_all(pending, copies, args.examples, timeout, args.select, journal)
             seconds = time.monotonic() - started + (earlier["seconds"] if earlier else 0.0)
             sample, seed = (earlier["sample"], earlier["seed"]) if earlier else (args.sample, args.seed if args.sample else None)
+            sample = len(mutants) if sample else None
             scores.append(ApiScore(api, mutants, enumerated, baseline, seconds, sample, seed))
     if args.list:
         return 0
@@ -569,7 +580,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(s.score >= args.min_score for s in scores) else 1
 
 
-def carry_over(earlier: dict[str, Any], mutants: list[Mutant]) -> list[Mutant]:
+def carry_over(earlier: dict[str, Any], mutants: list[Mutant], judge_survivors: bool = True) -> list[Mutant]:
     """The mutants of an earlier run (same file, operator and occurrence): its killed and timed-out ones keep their
     verdict, its survivors are judged again (or are equivalent now, when declared since)."""
     current = {(m.file, m.operator, m.occurrence): m for m in mutants}
@@ -580,7 +591,7 @@ def carry_over(earlier: dict[str, Any], mutants: list[Mutant]) -> list[Mutant]:
         mutant = current.get((old["file"], old["operator"], old["occurrence"]))
         if mutant is None or (mutant.before, mutant.after) != (old["before"], old["after"]):
             raise SystemExit(f"--again: {old['file']}:{old['line']} {old['operator']} is no longer the same mutant (the mock changed)")
-        if old["status"] in (KILLED, TIMED_OUT):
+        if old["status"] in (KILLED, TIMED_OUT) or (old["status"] == SURVIVED and not judge_survivors and not mutant.status):
             mutant.status, mutant.by, mutant.seconds = old["status"], old["by"], old["seconds"]
         chosen.append(mutant)
     return chosen
