@@ -148,6 +148,7 @@ class Equivalents:
 
     annotations: str = ""
     mutants: list[dict[str, str]] = field(default_factory=list)
+    survivors: list[dict[str, str]] = field(default_factory=list)  # known survivors: why no suite kills them yet (``why``)
 
     @classmethod
     def load(cls, path: Path) -> Equivalents:
@@ -159,7 +160,13 @@ class Equivalents:
             missing = {"file", "function", "operator", "before", "after", "reason"} - set(entry)
             if missing or not str(entry.get("reason", "")).strip():
                 raise ValueError(f"{path}: an equivalent mutant needs {', '.join(sorted(missing)) or 'a reason'}: {entry}")
-        return cls(annotations=str(data.get("annotations") or ""), mutants=entries)
+        return cls(annotations=str(data.get("annotations") or ""), mutants=entries, survivors=list(data.get("survivors") or []))
+
+    def why_surviving(self, mutant: Mutant) -> str:
+        for entry in self.survivors:
+            if (entry["file"], entry["function"], entry["operator"], entry["before"].strip(), entry["after"].strip()) == mutant.key:
+                return str(entry["why"])
+        return ""
 
     def declared(self, mutant: Mutant) -> tuple[str, str]:
         """(equivalent | unspecified, the reason) of a declared mutant, or ("", "")."""
@@ -433,10 +440,11 @@ def render(scores: list[ApiScore], examples: int, command: str) -> str:
         survivors = [m for m in s.mutants if m.status == SURVIVED]
         lines += ["", f"## {s.api}: {len(survivors)} survivors", ""]
         if survivors:
-            lines += ["| file:line | function | operator | before | after |", "|---|---|---|---|---|"]
+            lines += ["| file:line | function | operator | before | after | why it survives |", "|---|---|---|---|---|---|"]
             for m in survivors:
                 lines.append(
-                    f"| {m.file}:{m.line} | `{m.function}` | {m.operator.removeprefix('core/')} | `{_cell(m.before)}` | `{_cell(m.after)}` |"
+                    f"| {m.file}:{m.line} | `{m.function}` | {m.operator.removeprefix('core/')} | `{_cell(m.before)}` | `{_cell(m.after)}` "
+                    f"| {m.reason or 'not analysed yet'} |"
                 )
         annotations = [m for m in s.mutants if m.status == EQUIVALENT and m.reason.startswith("annotation")]
         if annotations:
@@ -524,6 +532,7 @@ def run(args: argparse.Namespace) -> int:
             mutants = [m for m in mutants if not args.line or m.line in args.line]
             enumerated = len(mutants)
             for mutant in mutants:
+                mutant.reason = equivalents.why_surviving(mutant)  # shown only if it survives
                 if mutant.status == EQUIVALENT:
                     mutant.reason = "annotation: " + (equivalents.annotations or "never evaluated")
                 else:
