@@ -149,6 +149,7 @@ class Equivalents:
     annotations: str = ""
     mutants: list[dict[str, str]] = field(default_factory=list)
     survivors: list[dict[str, str]] = field(default_factory=list)  # known survivors: why no suite kills them yet (``why``)
+    history: str = ""  # what the scores were before the suites were strengthened (shown under the table)
 
     @classmethod
     def load(cls, path: Path) -> Equivalents:
@@ -160,7 +161,12 @@ class Equivalents:
             missing = {"file", "function", "operator", "before", "after", "reason"} - set(entry)
             if missing or not str(entry.get("reason", "")).strip():
                 raise ValueError(f"{path}: an equivalent mutant needs {', '.join(sorted(missing)) or 'a reason'}: {entry}")
-        return cls(annotations=str(data.get("annotations") or ""), mutants=entries, survivors=list(data.get("survivors") or []))
+        return cls(
+            annotations=str(data.get("annotations") or ""),
+            mutants=entries,
+            survivors=list(data.get("survivors") or []),
+            history=str(data.get("history") or "").strip(),
+        )
 
     def why_surviving(self, mutant: Mutant) -> str:
         for entry in self.survivors:
@@ -406,7 +412,7 @@ least 60 s; a timed-out mutant counts as detected, as in cosmic-ray) and `--jobs
 each in its own copy."""
 
 
-def render(scores: list[ApiScore], examples: int, command: str) -> str:
+def render(scores: list[ApiScore], examples: int, command: str, history: str = "") -> str:
     lines = [
         "# Independent mutation score of the contract suites",
         "",
@@ -436,6 +442,8 @@ def render(scores: list[ApiScore], examples: int, command: str) -> str:
                 f"- {s.api}: the sample holds {len(s.mutants)} of {s.enumerated} mutants (seed {s.seed}); a full run would judge about "
                 f"{to_judge:.0f}, at the sample's mean {mean:.0f} s a mutant about {to_judge * mean / 3600:.1f} h with one job"
             )
+    if history:
+        lines += ["", history]
     for s in scores:
         survivors = [m for m in s.mutants if m.status == SURVIVED]
         lines += ["", f"## {s.api}: {len(survivors)} survivors", ""]
@@ -574,7 +582,7 @@ def run(args: argparse.Namespace) -> int:
         given[1:] if given[:1] == ["mutation-score"] else given
     )  # `medimock mutation-score ...` or `python -m medimock.mutation_score ...`
     command = shlex.join(["medimock", "mutation-score", *given])
-    report = render(scores, args.examples, command)
+    report = render(scores, args.examples, command, equivalents.history)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report)
