@@ -94,6 +94,7 @@ mutation: $(STAMP)
 
 # make mutation-score [API=tscharts] [ARGS="--sample 60 --seed 18 --jobs 2"]: cosmic-ray mutates the API's handlers and store
 # in a copy of mockserver/, one mutant at a time, and the API's contract suite judges each (default: tscharts and radiology);
-# writes reports/mutation-score.md and its section of contracts/MUTATION.md
+# writes reports/mutation-score.md (.json: every mutant's verdict) and its section of contracts/MUTATION.md;
+# ARGS="--again contracts/mutation-score.json" judges only the committed run's survivors again (after a suite gained checks)
 mutation-score: $(STAMP)
 	nice -n 10 $(MEDIMOCK) mutation-score $(if $(API),--api $(API)) --record contracts/MUTATION.md $(ARGS)

@@ -433,6 +433,7 @@ def render(scores: list[ApiScore], examples: int, command: str, history: str = "
             f"| {s.api}{sampled} | {len(s.mutants)} | {s.count(EQUIVALENT)} | {s.count(UNSPECIFIED)} | {s.count(KILLED)} | {s.count(TIMED_OUT)} "
             f"| {s.count(SURVIVED)} | **{s.score:.1%}**{interval} | {s.strict_score:.1%} | {s.baseline_seconds:.0f} s | {s.seconds / 60:.1f} min |"
         )
+    lines.append("")
     for s in scores:
         ran = [m.seconds for m in s.mutants if m.status not in DECLARED and m.seconds > 0]
         if s.sample and ran and s.mutants:
