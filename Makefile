@@ -17,7 +17,7 @@ FULL     ?=
 STRICT   ?=
 export PORT
 
-.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation lint-specs verify-specs
+.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation mutation-score lint-specs verify-specs
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -91,3 +91,10 @@ verify-specs: $(STAMP)
 # make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
 mutation: $(STAMP)
 	$(MEDIMOCK) mutation $(if $(API),--api $(API)) --out contracts/MUTATION.md $(ARGS)
+
+# make mutation-score [API=tscharts] [ARGS="--sample 60 --seed 18 --jobs 2"]: cosmic-ray mutates the API's handlers and store
+# in a copy of mockserver/, one mutant at a time, and the API's contract suite judges each (default: tscharts and radiology);
+# writes reports/mutation-score.md (.json: every mutant's verdict) and its section of contracts/MUTATION.md;
+# ARGS="--again contracts/mutation-score.json" judges only the committed run's survivors again (after a suite gained checks)
+mutation-score: $(STAMP)
+	nice -n 10 $(MEDIMOCK) mutation-score $(if $(API),--api $(API)) --record contracts/MUTATION.md $(ARGS)

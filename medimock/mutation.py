@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .contract import child_environment, pytest_command, suites_root
+from .mutation_score import section_of
 
 _FAILED = re.compile(r"^(?:SUB)?FAILED (.+?)(?: - (.*))?$", re.MULTILINE)
 
@@ -155,7 +156,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'caught ' if outcome.caught else 'ESCAPED'} {outcome.name:50} {outcome.seconds:5.0f} s  {outcome.caught_by}", flush=True)
     report = render(outcomes, args.examples, baselines)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(report)
+    # the independent score's section (medimock mutation-score --record) stays when the planted defects' report is rewritten
+    kept = section_of(Path(args.out).read_text()) if Path(args.out).exists() else ""
+    Path(args.out).write_text(report + ("\n" + kept + "\n" if kept else ""))
     print(report)
     print(f"report: {args.out}")
     return 0 if all(o.caught for o in outcomes) else 1

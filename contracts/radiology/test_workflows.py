@@ -416,6 +416,22 @@ def test_token_errors(radiology):
         if name == "client_secret":
             no_token(response, "GET without client_secret")
         refused_with(response, 400, "invalid_request", TOKEN_ERRORS, f"GET without {name}")
+    for name in ("client_secret", "client_id"):  # POST's body credentials with one of the pair missing (RFC 6749 §2.3.1)
+        response = radiology.session.post(url, data={k: v for k, v in good.items() if k != name}, timeout=30)
+        no_token(response, f"POST without {name}")
+        refused_with(response, 400, "invalid_request", TOKEN_ERRORS, f"POST without {name}")
+    for credentials, what in (
+        ("not base64!", "HTTP Basic credentials that are not base64"),
+        (base64.b64encode(radiology.client_id.encode()).decode(), "HTTP Basic credentials without a colon"),
+        (base64.b64encode(f":{radiology.client_secret}".encode()).decode(), "HTTP Basic credentials without a client id"),
+    ):
+        refused = radiology.session.post(
+            url, data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {credentials}"}, timeout=30
+        )
+        no_token(refused, what)
+        if refused_with(refused, 401, "invalid_client", TOKEN_ERRORS, what):
+            challenge = refused.headers.get("WWW-Authenticate", "")
+            expect(TOKEN_ERRORS, challenge.startswith("Basic"), f"{what}: WWW-Authenticate: Basic, not {challenge!r}", refused)
 
 
 # -- poll, fetch, acknowledge ---------------------------------------------------------------------

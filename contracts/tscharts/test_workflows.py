@@ -77,6 +77,22 @@ TOKEN_401 = Convention(
     'the document shows "Authorization: Token <key>" in every example but not how a missing or bad token is refused; '
     "DRF's TokenAuthentication (the reference server) answers 401 with WWW-Authenticate: Token",
 )
+DRF_MESSAGES = Convention(
+    "drf-token-messages",
+    "the document shows no error body; DRF's TokenAuthentication (the reference server) says why a token is refused: "
+    '"Authentication credentials were not provided." without Token credentials, "Invalid token header. No credentials provided." '
+    'for a bare "Token", "Invalid token header. Token string should not contain spaces." and "Invalid token."',
+)
+FIELD_DETAIL = Convention(
+    "field-detail",
+    "the document gives a 400 for a bad create but no body; DRF's validation errors name each refused field, and so does "
+    'medimock\'s detail ("<field>: <why>")',
+)
+MEDIA_400 = Convention(
+    "media-type-400",
+    "the document gives a create's errors as 400 BAD REQUEST and names no media type but JSON; for a body of another media type "
+    "DRF would answer 415, medimock answers the document's 400",
+)
 LOGIN = Convention("login", "beyond the image document: real tscharts deployments hand out tokens through LoginView (tscharts/views.py)")
 SIZE_LIMIT = Convention(
     "size-limit",
@@ -445,6 +461,32 @@ def test_invalid_create_is_400(tscharts, places, change, source):
         )
         if response.status_code == 400:
             error_body(response)
+            name = change.split(":")[1] if isinstance(change, str) else next(iter(change))
+            detail = (json_body(response, JSON_ERRORS, "an error reply") or {}).get("detail")
+            expect(FIELD_DETAIL, isinstance(detail, str) and f"{name}:" in detail, f"the 400's detail names the field {name!r}", response)
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [(b"{not json", "application/json"), (b"[1, 2]", "application/json"), (b'"Xray"', "application/json"), (b"patient=1", "text/plain")],
+    ids=["invalid-json", "json-array", "json-string", "text-plain"],
+)
+def test_create_body_that_is_not_a_json_object_is_400(tscharts, data, content_type):
+    """The document's create takes a JSON object; anything else is its 400 BAD REQUEST (DRF's parse error), with DRF's body."""
+    headers = {**tscharts.headers, "Content-Type": content_type}
+    with images(tscharts) as created:
+        response = tscharts.request("POST", "/image/", data=data, headers=headers)
+        image_id = tscharts.created_id(response)
+        if image_id is not None:
+            created.append(image_id)
+        expect(
+            CREATE_400 if content_type == "application/json" else MEDIA_400,
+            response.status_code == 400,
+            f"a create body {data!r} ({content_type}) is a 400, not {response.status_code}",
+            response,
+        )
+        if response.status_code == 400:
+            error_body(response)
 
 
 @pytest.mark.parametrize(
@@ -516,6 +558,14 @@ def test_inactive_user_cannot_log_in(tscharts):
         expect(TOKEN_401, refused.status_code == 401, "an inactive user's token is a 401", refused)
 
 
+# DRF's TokenAuthentication messages for the Authorization headers below (the others carry no Token credentials)
+DRF_REFUSALS = {
+    "Token": "Invalid token header. No credentials provided.",
+    "Token a b": "Invalid token header. Token string should not contain spaces.",
+    "Token " + "0" * 40: "Invalid token.",
+}
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "Token", "Token a b", "Token " + "0" * 40, "Bearer {token}", "Basic dXNlcjpwYXNz", "{token}"],
@@ -536,3 +586,8 @@ def test_bad_tokens_are_401(tscharts, authorization, method, path):
         if expect(TOKEN_401, response.status_code == 401, f"{method} {path} with Authorization {authorization!r} is a 401", response):
             error_body(response)
             expect(TOKEN_401, response.headers.get("WWW-Authenticate") == "Token", "a 401 carries WWW-Authenticate: Token", response)
+            detail = (json_body(response, JSON_ERRORS, "an error reply") or {}).get("detail")
+            expected = DRF_REFUSALS.get(authorization or "", "Authentication credentials were not provided.")
+            expect(
+                DRF_MESSAGES, detail == expected, f"Authorization {authorization!r}: the 401 says {expected!r}, not {detail!r}", response
+            )

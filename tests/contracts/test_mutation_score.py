@@ -1,0 +1,110 @@
+"""medimock mutation-score on a tiny mutant set: cosmic-ray's or→and mutants of tscharts' handlers.py on two lines, judged by
+one test of the tscharts suite (its login workflow), with one of them declared equivalent.
+
+- handlers.py:`if user is None or not password_ok or not user["active"]` → `... is None and not password_ok ...`: a wrong
+  password logs in, the login test fails: killed;
+- the same line's second `or` → `and`: declared equivalent in this test's file (so never run);
+- `sort = ... == "true" or query.get("newest") == "true"` → `and`: the login test never lists images: survived.
+
+The checkout's handlers.py is unchanged afterwards (the mutants live in a copy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from medimock import mutation_score
+
+HANDLERS = "mockserver/apis/tscharts/handlers.py"
+LOGIN_LINE = 'if user is None or not password_ok or not user["active"]:'
+SORT_LINE = 'sort = query.get("sort") == "true" or query.get("newest") == "true"'
+
+
+def line_of(text: str) -> int:
+    source = (mutation_score.repository_root() / HANDLERS).read_text().splitlines()
+    return next(number for number, line in enumerate(source, 1) if line.strip() == text)
+
+
+def test_a_killed_a_survived_and_an_equivalent_mutant(tmp_path: Path) -> None:
+    checkout = mutation_score.repository_root() / HANDLERS
+    before = hashlib.sha256(checkout.read_bytes()).hexdigest()
+    equivalents = tmp_path / "equivalents.yaml"
+    equivalents.write_text(
+        yaml.safe_dump(
+            {
+                "mutants": [
+                    {
+                        "file": HANDLERS,
+                        "function": "login",
+                        "operator": "core/ReplaceOrWithAnd",
+                        "before": LOGIN_LINE,
+                        "after": 'if user is None or not password_ok and not user["active"]:',
+                        "reason": "declared in this test, to check that a declared mutant is reported and not run",
+                    }
+                ]
+            }
+        )
+    )
+    record = tmp_path / "MUTATION.md"
+    record.write_text("# Mutation test of the contract suites\n\nthe planted defects' table\n")
+    out = tmp_path / "score.md"
+    code = mutation_score.main(
+        [
+            "--api=tscharts",
+            f"--file={HANDLERS}",
+            "--operator=core/ReplaceOrWithAnd",
+            f"--line={line_of(LOGIN_LINE)}",
+            f"--line={line_of(SORT_LINE)}",
+            "-k",
+            "test_login_gives_a_working_token",
+            "--examples=1",
+            f"--equivalents={equivalents}",
+            f"--out={out}",
+            f"--record={record}",
+            "--min-score=1",
+        ]
+    )
+    [score] = json.loads(out.with_suffix(".json").read_text())
+    by_line = {(m["line"], m["after"]): m for m in score["mutants"]}
+    assert len(by_line) == 3
+    killed = by_line[(line_of(LOGIN_LINE), 'if user is None and not password_ok or not user["active"]:')]
+    assert killed["status"] == "killed" and "test_login_gives_a_working_token" in killed["by"]
+    equivalent = by_line[(line_of(LOGIN_LINE), 'if user is None or not password_ok and not user["active"]:')]
+    assert equivalent["status"] == "equivalent" and equivalent["seconds"] == 0
+    survived = by_line[(line_of(SORT_LINE), SORT_LINE.replace(" or ", " and "))]
+    assert survived["status"] == "survived"
+    assert score["score"] == 0.5 and code == 1  # one of the two judged mutants killed, below --min-score 1
+    report = out.read_text()
+    assert f"{HANDLERS}:{line_of(SORT_LINE)}" in report and "| tscharts | 3 | 1 | 0 | 1 | 0 | 1 | **50.0%** | 50.0% |" in report
+    recorded = record.read_text()
+    assert recorded.startswith("# Mutation test of the contract suites") and "## Independent mutation score" in recorded
+    assert mutation_score.with_section(recorded, report) == recorded  # the section is replaced, not appended again
+    assert hashlib.sha256(checkout.read_bytes()).hexdigest() == before
+
+
+def test_mutants_in_annotations_are_equivalent_and_every_declaration_needs_a_reason(tmp_path: Path) -> None:
+    mutants = mutation_score.enumerate_mutants(
+        "tscharts", mutation_score.repository_root(), [HANDLERS], ["core/ReplaceBinaryOperator_BitOr_BitAnd"]
+    )
+    assert mutants and all(m.status == mutation_score.EQUIVALENT for m in mutants)  # `int | None` only
+    assert any("int & None" in m.after for m in mutants)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        yaml.safe_dump({"mutants": [{"file": HANDLERS, "function": "login", "operator": "core/AddNot", "before": "a", "after": "b"}]})
+    )
+    with pytest.raises(ValueError, match="reason"):
+        mutation_score.Equivalents.load(bad)
+
+
+def test_the_section_is_replaced_between_its_markers() -> None:
+    text = "# Mutation test\n\ntable\n"
+    once = mutation_score.with_section(text, "# Independent mutation score\n\nfirst\n")
+    assert once.startswith(text.rstrip()) and "## Independent mutation score" in once and "first" in once
+    twice = mutation_score.with_section(once + "after\n", "# Independent mutation score\n\nsecond\n")
+    assert "first" not in twice and "second" in twice and twice.endswith("after\n")
+    assert mutation_score.section_of(twice).startswith(mutation_score.SECTION_START)
