@@ -102,7 +102,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=int(env("MEDIMOCK_SEED", str(DEFAULT_SEED))), help="fixture seed")
     parser.add_argument("--db", default=env("MEDIMOCK_DB"), help="SQLite file (default: a temporary file removed at exit)")
     parser.add_argument("--workers", type=int, default=int(env("MEDIMOCK_WORKERS", "1")), help="worker processes (>1 runs gunicorn)")
-    parser.add_argument("--profile", choices=("default", "large"), default=env("MEDIMOCK_PROFILE", "default"), help="fixture size")
+    parser.add_argument("--profile", choices=("default", "large", "huge"), default=env("MEDIMOCK_PROFILE", "default"), help="fixture size")
     parser.add_argument("--api", action="append", choices=ALL_APIS, help="serve only this API (repeatable; default all)")
     parser.add_argument(
         "--strict",
@@ -398,7 +398,7 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
     from gunicorn.app.base import BaseApplication
 
     from .pipeline import MockApp
-    from .serving import GUNICORN_KEEPALIVE, GUNICORN_LIMITS, gunicorn_worker_class
+    from .serving import gunicorn_settings
 
     if config.port == 0:  # gunicorn binds once in the master; pick the free port here so it can be announced
         import socket
@@ -418,17 +418,8 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
 
     class Gunicorn(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{_bind_host(config.host)}:{config.port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", gunicorn_worker_class())  # gthread, journaling what it refuses before the app
-            for name, value in GUNICORN_LIMITS.items():
+            for name, value in gunicorn_settings(f"{_bind_host(config.host)}:{config.port}", workers).items():
                 self.cfg.set(name, value)
-            self.cfg.set("keepalive", GUNICORN_KEEPALIVE)
-            self.cfg.set("threads", 8)
-            self.cfg.set("timeout", 120)
-            self.cfg.set("graceful_timeout", 5)
-            self.cfg.set("accesslog", None)
-            self.cfg.set("loglevel", "warning")
             self.cfg.set(
                 "when_ready",
                 lambda server: print(

@@ -35,7 +35,7 @@ SeedFunction = Callable[[sqlite3.Connection, "SeedContext"], None]
 @dataclass(frozen=True)
 class SeedContext:
     seed: int
-    profile: str  # "default" or "large"
+    profile: str  # "default", "large" or "huge"
 
 
 @dataclass
@@ -163,8 +163,25 @@ class Store:
     def register(self, schema: StoreSchema) -> None:
         self._schemas.append(schema)
 
-    def initialise(self, seed: int, profile: str) -> bool:
-        """Create and seed the tables unless another process already did. True when this call seeded."""
+    def initialise(self, seed: int, profile: str, *, bulk: bool = False) -> bool:
+        """Create and seed the tables unless another process already did. True when this call seeded.
+
+        ``bulk`` (a profile of a million rows): a new, empty file is seeded with a rollback journal, so
+        its pages are written once (into the file) instead of twice (into the WAL, then the file), and
+        is in WAL mode again before anyone reads it. A file already in use is seeded in WAL mode."""
+        conn = self.connection()
+        switched = bulk and self._fresh(conn) and conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+        try:
+            return self._initialise(seed, profile)
+        finally:
+            if switched:
+                conn.execute("PRAGMA journal_mode=WAL")
+
+    @staticmethod
+    def _fresh(conn: sqlite3.Connection) -> bool:
+        return not conn.in_transaction and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+    def _initialise(self, seed: int, profile: str) -> bool:
         with self.write() as conn:
             conn.execute(_META_DDL)
             for schema in self._schemas:

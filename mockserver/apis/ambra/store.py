@@ -18,7 +18,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sqlite3
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -264,6 +269,101 @@ def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
         ],
     )  # fmt: skip
     conn.execute("INSERT INTO ambra_kv VALUES ('credentials', ?)", (dumps(data.credentials),))
+    if data.bulk is not None:
+        seed_bulk(conn, data.bulk)
+
+
+AUDIT_INSERT = "INSERT INTO ambra_audit (uuid, object_id, account_id, user_id, action, type, what, who, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_BULK_TABLES = ("ambra_studies", "ambra_tags")
+_SEED_CACHE_KIB = 128 * 1024  # the page cache while the bulk rows go in (the uuid index takes random inserts)
+
+
+def seed_bulk(conn: sqlite3.Connection, bulk: fixtures.BulkStudies) -> None:
+    """The ``huge`` profile's bulk studies, chunk by chunk: each study's row, its ``doc`` (what ``study_doc``
+    renders) and its tags, written with ``executemany`` while the secondary indexes of these tables are
+    dropped, then each index built once (a sort, instead of a million random inserts per index). On a
+    machine with more than one core, chunks are made by two forked processes while this one writes
+    (a chunk depends on the seed and its number only, and they are written in order, so the data are the
+    same); at most a few chunks wait in memory."""
+    if tuple(STUDY_COLUMNS) != fixtures.BULK_COLUMNS[: len(STUDY_COLUMNS)]:
+        raise AssertionError("fixtures.BULK_COLUMNS must start with STUDY_COLUMNS")
+    indexes = list(
+        conn.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({','.join('?' * len(_BULK_TABLES))})",
+            _BULK_TABLES,
+        )
+    )
+    for name, _ in indexes:
+        conn.execute(f"DROP INDEX {name}")
+    previous_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    previous_threads = conn.execute("PRAGMA threads").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = -{_SEED_CACHE_KIB}")
+    conn.execute("PRAGMA threads = 2")  # index builds sort with a helper thread
+    try:
+        defined = defined_customfields(conn)
+        wanted = sorted({t[2] for t in bulk.targets})
+        names = {
+            row[0]: orjson.loads(row[1]).get("name")
+            for row in conn.execute(
+                f"SELECT uuid, data FROM ambra_objects WHERE kind = 'namespace' AND uuid IN ({','.join('?' * len(wanted))})", wanted
+            )
+        }
+        # a bulk study holds no custom field values: its account's fields, each with a null value
+        fields = {account: study_customfields(None, defined[account]) for account in defined}
+        _BULK_STATE[:] = [bulk, names, fields, now_stamp()]
+        insert = f"INSERT INTO ambra_studies ({', '.join(STUDY_COLUMNS)}, data, doc) VALUES ({', '.join('?' * (len(STUDY_COLUMNS) + 2))})"
+        for rows, tags in _rendered_chunks(bulk.chunk_count):
+            conn.executemany(insert, rows)
+            conn.executemany("INSERT OR IGNORE INTO ambra_tags VALUES (?, ?, ?, ?)", tags)
+        for _, sql in indexes:
+            conn.execute(sql)
+    finally:
+        _BULK_STATE.clear()
+        conn.execute(f"PRAGMA cache_size = {int(previous_cache)}")
+        conn.execute(f"PRAGMA threads = {int(previous_threads)}")
+
+
+_BULK_STATE: list[Any] = []  # what forked chunk makers read: plan, namespace names, custom fields, the tags' time
+_IN_FLIGHT = 3  # chunks made ahead of the writer
+
+
+def _rendered_chunks(count: int) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[str, str, str, str]]]]:
+    if count < 2 or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(_render_chunk, range(count))
+        return
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = deque(pool.submit(_render_chunk, number) for number in range(min(_IN_FLIGHT, count)))
+        following = len(pending)
+        while pending:
+            done = pending.popleft().result()
+            if following < count:
+                pending.append(pool.submit(_render_chunk, following))
+                following += 1
+            yield done
+
+
+def _render_chunk(number: int) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, str, str]]]:
+    """Chunk ``number``'s rows (columns, ``data``, ``doc``) and tag rows. ``doc`` is what ``study_doc`` makes of
+    the study (tests hold it to ``render_docs``), key for key: the fields but ``account_id``, its tags, its
+    namespace's name, its account's custom fields."""
+    bulk, names, fields, tagged_at = _BULK_STATE
+    chunk = bulk.chunk(number)
+    columns = fixtures.BULK_COLUMNS
+    stored, extra = len(STUDY_COLUMNS), columns[len(STUDY_COLUMNS) :]
+    account_at = columns.index("account_id")
+    shown_keys = columns[:account_at] + columns[account_at + 1 :]
+    rows, tags = [], []
+    for values, study_tags in zip(zip(*(chunk[c] for c in columns), strict=True), chunk["tags"], strict=True):
+        item = dict(zip(shown_keys, values[:account_at] + values[account_at + 1 :], strict=True))
+        if study_tags:
+            item["tags"] = study_tags
+            tags += [("Study", values[0], tag, tagged_at) for tag in study_tags]
+        item["phi_namespace_name"] = names.get(values[3])
+        custom = fields.get(values[account_at])
+        if custom:
+            item["customfields"] = custom
+        rows.append((*values[:stored], dumps(dict(zip(extra, values[stored:], strict=True))), orjson.dumps(item)))
+    return rows, tags
 
 
 SCHEMA = StoreSchema(name="ambra", ddl=DDL, tables=TABLES, seed=seed)
