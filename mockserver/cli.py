@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -247,12 +248,31 @@ def list_defects(apis: list[str]) -> int:
     return 0
 
 
+def seed_apart(config: MockConfig) -> None:
+    """A profile of a million rows (``pipeline.BULK_PROFILES``) is seeded by a process of its own, which then
+    exits: the memory seeding takes (chunks in flight, SQLite's page cache) never stays in the processes that
+    serve (gunicorn forks its workers from this one). Other profiles are seeded where they are served."""
+    from .pipeline import BULK_PROFILES
+
+    if config.profile not in BULK_PROFILES or config.db is None:
+        return
+    code = "from mockserver.config import MockConfig; from mockserver.pipeline import MockApp; MockApp(MockConfig.from_env()).close()"
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **config.to_env()}, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"medimock: seeding the {config.profile} profile failed (exit code {done.returncode})")
+
+
 def serve_werkzeug(config: MockConfig) -> int:
     from werkzeug.serving import make_server
 
     from .app import create_app
-    from .pipeline import MockApp
+    from .pipeline import BULK_PROFILES, MockApp
 
+    owned_dir = None
+    if config.db is None and config.profile in BULK_PROFILES:  # seeded by another process: a file both open
+        owned_dir = tempfile.TemporaryDirectory(prefix="medimock-")
+        config = config.with_overrides(db=str(Path(owned_dir.name) / "medimock.sqlite3"))
+    seed_apart(config)
     mock = MockApp(config)
     _announce_replay(mock)
     app = create_app(mock=mock)
@@ -267,6 +287,8 @@ def serve_werkzeug(config: MockConfig) -> int:
     finally:
         server.server_close()
         mock.close()
+        if owned_dir is not None:
+            owned_dir.cleanup()
     return 0
 
 
@@ -411,6 +433,7 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
         owned_dir = tempfile.TemporaryDirectory(prefix="medimock-")
         config = config.with_overrides(db=str(Path(owned_dir.name) / "medimock.sqlite3"))
     # Create and seed the database once, before the workers start (and read the recording once, to fail early).
+    seed_apart(config)
     seeding = MockApp(config)
     _announce_replay(seeding)
     seeding.close()

@@ -160,3 +160,41 @@ def test_bulk_studies_depend_on_the_seed_and_their_number_only(monkeypatch: pyte
     assert all(len(uid) <= 64 and all(p.isdigit() and not p.startswith("0") for p in uid.split(".")) for uid in chunk["study_uid"])
     assert all(s < now.strftime("%Y-%m-%d") + " 99" for s in chunk["created"])
     assert 0.1 < sum(1 for t in chunk["tags"] if t) / len(chunk["tags"]) < 0.2
+
+
+def test_counts_are_summed_per_namespace_and_follow_every_write(huge: Huge) -> None:
+    def counts() -> tuple[int, int, int]:
+        return (
+            huge.ok("/study/count")["count"],
+            huge.ok("/study/count", **{"filter.modality.equals": "NM"})["count"],
+            huge.ok("/study/count", **{"filter.modality.equals": "XA"})["count"],
+        )
+
+    def scanned(modality: str) -> int:
+        return int(huge.sql("SELECT count(*) FROM ambra_studies WHERE modality = ?", (modality,))[0][0])
+
+    total, nm, xa = counts()
+    assert (nm, xa) == (scanned("NM"), scanned("XA")) and total == huge.sql("SELECT count(*) FROM ambra_studies")[0][0]
+    # the table is what answers: a count it holds is what study/count says (then put back)
+    with huge.mock.store.write() as conn:
+        conn.execute(
+            "UPDATE ambra_study_counts SET n = n + 1000 WHERE rowid = (SELECT min(rowid) FROM ambra_study_counts WHERE modality = 'NM')"
+        )
+    assert counts() == (total + 1000, nm + 1000, xa)
+    with huge.mock.store.write() as conn:
+        conn.execute(
+            "UPDATE ambra_study_counts SET n = n - 1000 WHERE rowid = (SELECT min(rowid) FROM ambra_study_counts WHERE modality = 'NM')"
+        )
+    # other filters count the rows themselves
+    assert huge.ok("/study/count", **{"filter.modality.equals": "NM", "filter.star.equals": "1"})["count"] == int(
+        huge.sql("SELECT count(*) FROM ambra_studies WHERE modality = 'NM' AND star = 1")[0][0]
+    )
+    namespace = huge.creds["namespace_id"]
+    uuid = huge.ok("/study/add", study_uid="2.25.4242", storage_namespace=namespace, phi_namespace=namespace, modality="NM")["uuid"]
+    assert counts() == (total + 1, nm + 1, xa)
+    huge.ok("/study/set", study_id=uuid, modality="XA")
+    assert counts() == (total + 1, nm, xa + 1)
+    huge.ok("/study/set", study_id=uuid, study_description="unchanged counts")
+    assert counts() == (total + 1, nm, xa + 1)
+    huge.ok("/study/delete", uuid=uuid)
+    assert counts() == (total, nm, xa) and (scanned("NM"), scanned("XA")) == (nm, xa)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -100,6 +100,14 @@ DDL = [
     "CREATE INDEX IF NOT EXISTS ambra_studies_modality_name ON ambra_studies (modality, patient_name, created)",
     "CREATE INDEX IF NOT EXISTS ambra_studies_date_created ON ambra_studies (study_date, created)",
     "CREATE INDEX IF NOT EXISTS ambra_studies_name_created ON ambra_studies (patient_name, created)",
+    # studies per (PHI namespace, modality), kept by every write of a study: study/count without a filter but
+    # the caller's namespaces (and a modality) sums a few hundred rows instead of counting a million index entries
+    """CREATE TABLE IF NOT EXISTS ambra_study_counts (
+        phi_namespace TEXT,
+        modality TEXT,
+        n INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS ambra_study_counts_key ON ambra_study_counts (phi_namespace, modality)",
     """CREATE TABLE IF NOT EXISTS ambra_sessions (
         sid TEXT PRIMARY KEY,
         user_id TEXT NOT NULL,
@@ -145,7 +153,7 @@ DDL = [
     )""",
     "CREATE TABLE IF NOT EXISTS ambra_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
-TABLES = ["ambra_objects", "ambra_studies", "ambra_sessions", "ambra_tags", "ambra_audit", "ambra_shares", "ambra_kv"]
+TABLES = ["ambra_objects", "ambra_studies", "ambra_study_counts", "ambra_sessions", "ambra_tags", "ambra_audit", "ambra_shares", "ambra_kv"]
 
 
 @lru_cache(maxsize=1)
@@ -269,8 +277,19 @@ def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
         ],
     )  # fmt: skip
     conn.execute("INSERT INTO ambra_kv VALUES ('credentials', ?)", (dumps(data.credentials),))
+    counts = Counter((s.get("phi_namespace"), s.get("modality")) for s in data.studies)
     if data.bulk is not None:
-        seed_bulk(conn, data.bulk)
+        counts += seed_bulk(conn, data.bulk)
+    conn.executemany("INSERT INTO ambra_study_counts VALUES (?, ?, ?)", [(*key, n) for key, n in sorted(counts.items(), key=str)])
+
+
+def count_study(conn: sqlite3.Connection, phi_namespace: Any, modality: Any, delta: int) -> None:
+    """``delta`` studies more (or fewer) in ``ambra_study_counts`` for a namespace and modality (NULLs included)."""
+    changed = conn.execute(
+        "UPDATE ambra_study_counts SET n = n + ? WHERE phi_namespace IS ? AND modality IS ?", (delta, phi_namespace, modality)
+    ).rowcount
+    if not changed:
+        conn.execute("INSERT INTO ambra_study_counts VALUES (?, ?, ?)", (phi_namespace, modality, delta))
 
 
 AUDIT_INSERT = "INSERT INTO ambra_audit (uuid, object_id, account_id, user_id, action, type, what, who, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -278,7 +297,7 @@ _BULK_TABLES = ("ambra_studies", "ambra_tags")
 _SEED_CACHE_KIB = 128 * 1024  # the page cache while the bulk rows go in (the uuid index takes random inserts)
 
 
-def seed_bulk(conn: sqlite3.Connection, bulk: fixtures.BulkStudies) -> None:
+def seed_bulk(conn: sqlite3.Connection, bulk: fixtures.BulkStudies) -> Counter[tuple[Any, Any]]:
     """The ``huge`` profile's bulk studies, chunk by chunk: each study's row, its ``doc`` (what ``study_doc``
     renders) and its tags, written with ``executemany`` while the secondary indexes of these tables are
     dropped, then each index built once (a sort, instead of a million random inserts per index). On a
@@ -312,11 +331,15 @@ def seed_bulk(conn: sqlite3.Connection, bulk: fixtures.BulkStudies) -> None:
         fields = {account: study_customfields(None, defined[account]) for account in defined}
         _BULK_STATE[:] = [bulk, names, fields, now_stamp()]
         insert = f"INSERT INTO ambra_studies ({', '.join(STUDY_COLUMNS)}, data, doc) VALUES ({', '.join('?' * (len(STUDY_COLUMNS) + 2))})"
+        counts: Counter[tuple[Any, Any]] = Counter()
+        namespace_at, modality_at = STUDY_COLUMNS.index("phi_namespace"), STUDY_COLUMNS.index("modality")
         for rows, tags in _rendered_chunks(bulk.chunk_count):
+            counts.update((row[namespace_at], row[modality_at]) for row in rows)
             conn.executemany(insert, rows)
             conn.executemany("INSERT OR IGNORE INTO ambra_tags VALUES (?, ?, ?, ?)", tags)
         for _, sql in indexes:
             conn.execute(sql)
+        return counts
     finally:
         _BULK_STATE.clear()
         conn.execute(f"PRAGMA cache_size = {int(previous_cache)}")
@@ -485,9 +508,16 @@ class AmbraStore:
         """account uuid -> the custom fields of its ``object_name`` objects (kept until the store changes)."""
         return self.store.cached(("ambra.customfields", object_name), lambda: defined_customfields(self.store.connection(), object_name))
 
+    def study_count(self, where: str, params: list[Any]) -> int:
+        """The studies ``where`` selects, summed from ``ambra_study_counts``: ``where`` may name only
+        ``phi_namespace`` and ``modality``."""
+        row = self.store.query_one(f"SELECT coalesce(sum(n), 0) FROM ambra_study_counts WHERE {where}", tuple(params))
+        return int(row[0]) if row else 0
+
     def insert_study(self, study: dict[str, Any]) -> None:
         with self.store.write() as conn:
             conn.execute(STUDY_INSERT, study_row(study))
+            count_study(conn, study.get("phi_namespace"), study.get("modality"), 1)
             render_docs(conn, "uuid = ?", (study["uuid"],))
 
     def update_study(self, uuid: str, changes: dict[str, Any]) -> dict[str, Any] | None:
@@ -496,18 +526,28 @@ class AmbraStore:
             if not found:
                 return None
             current = found[0]
+            before = (current.get("phi_namespace"), current.get("modality"))
             current.update(changes)
             current["updated"] = now_stamp()
             row = study_row(current)
             assignments = ", ".join(f"{c} = ?" for c in STUDY_COLUMNS[1:])
             conn.execute(f"UPDATE ambra_studies SET {assignments}, data = ? WHERE uuid = ?", (*row[1:], uuid))
+            after = (current.get("phi_namespace"), current.get("modality"))
+            if after != before:
+                count_study(conn, *before, -1)
+                count_study(conn, *after, 1)
             render_docs(conn, "uuid = ?", (uuid,))
         return current
 
     def delete_study(self, uuid: str) -> bool:
         with self.store.write() as conn:
             conn.execute("DELETE FROM ambra_tags WHERE object = 'Study' AND object_id = ?", (uuid,))
-            return conn.execute("DELETE FROM ambra_studies WHERE uuid = ?", (uuid,)).rowcount == 1
+            gone = conn.execute("SELECT phi_namespace, modality FROM ambra_studies WHERE uuid = ?", (uuid,)).fetchone()
+            if gone is None:
+                return False
+            conn.execute("DELETE FROM ambra_studies WHERE uuid = ?", (uuid,))
+            count_study(conn, gone[0], gone[1], -1)
+            return True
 
     # -- tags, shares, audit, settings -------------------------------------------------------
     def tag(self, object_class: str, object_id: str, tag: str, add: bool) -> None:
