@@ -56,7 +56,8 @@ class _Connection(sqlite3.Connection):
     its file descriptors open for the life of the process."""
 
 
-_CACHE_ENTRIES = 32  # per thread (Store.cached)
+# per thread (Store.cached): a client walking 50 downloads in turn, beside its poll page, stays in the cache
+_CACHE_ENTRIES = 64
 T = TypeVar("T")
 
 _META_DDL = "CREATE TABLE IF NOT EXISTS medimock_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -102,7 +103,7 @@ class Store:
         process) commits, and ``total_changes`` when this one writes, so a cached value never
         outlives the data it was read from. For pure reads of stored data only: not for
         answers that depend on the clock, the caller or a fault. The caller must not mutate
-        the value. A few entries per thread, so memory stays bounded. Whoever changes the file
+        the value. At most ``_CACHE_ENTRIES`` per thread (the oldest goes first), so memory stays bounded. Whoever changes the file
         behind SQLite's back (a backup restored into it) calls ``invalidate_cache``.
         """
         conn = self.connection()
@@ -116,7 +117,7 @@ class Store:
             return cast(T, cache[key])
         value = compute()
         if len(cache) >= _CACHE_ENTRIES:
-            cache.clear()
+            del cache[next(iter(cache))]  # the oldest entry: one that comes round again stays
         cache[key] = value
         return value
 

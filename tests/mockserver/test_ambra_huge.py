@@ -22,6 +22,8 @@ from mockserver.apis.ambra.store import DDL, permission_defaults, render_docs
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 
+pytestmark = pytest.mark.slow
+
 API = "/api/v3"
 STUDIES = 24_000  # more than one chunk of bulk studies (fixtures.BULK_CHUNK), beside the detailed ones
 
