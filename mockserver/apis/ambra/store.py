@@ -370,25 +370,30 @@ def _rendered_chunks(count: int) -> Iterator[tuple[list[tuple[Any, ...]], list[t
 
 def _render_chunk(number: int) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, str, str]]]:
     """Chunk ``number``'s rows (columns, ``data``, ``doc``) and tag rows. ``doc`` is what ``study_doc`` makes of
-    the study (tests hold it to ``render_docs``), key for key: the fields but ``account_id``, its tags, its
-    namespace's name, its account's custom fields."""
+    the study (tests hold it to ``render_docs``), key for key: the fields but ``account_id``, its tags, then
+    its namespace's name and its account's custom fields, which are the same for every study of a namespace:
+    encoded once per namespace and appended to each study's own encoding."""
     bulk, names, fields, tagged_at = _BULK_STATE
     chunk = bulk.chunk(number)
     columns = fixtures.BULK_COLUMNS
     stored, extra = len(STUDY_COLUMNS), columns[len(STUDY_COLUMNS) :]
-    account_at = columns.index("account_id")
+    account_at, namespace_at = columns.index("account_id"), columns.index("phi_namespace")
     shown_keys = columns[:account_at] + columns[account_at + 1 :]
+    endings: dict[tuple[Any, Any], bytes] = {}
+    for _, _, namespace, _ in bulk.targets:
+        for account in {t[0] for t in bulk.targets if t[2] == namespace}:
+            tail: dict[str, Any] = {"phi_namespace_name": names.get(namespace)}
+            if fields.get(account):
+                tail["customfields"] = fields[account]
+            endings[(account, namespace)] = b"," + orjson.dumps(tail)[1:]  # without its "{"
     rows, tags = [], []
     for values, study_tags in zip(zip(*(chunk[c] for c in columns), strict=True), chunk["tags"], strict=True):
         item = dict(zip(shown_keys, values[:account_at] + values[account_at + 1 :], strict=True))
         if study_tags:
             item["tags"] = study_tags
             tags += [("Study", values[0], tag, tagged_at) for tag in study_tags]
-        item["phi_namespace_name"] = names.get(values[3])
-        custom = fields.get(values[account_at])
-        if custom:
-            item["customfields"] = custom
-        rows.append((*values[:stored], dumps(dict(zip(extra, values[stored:], strict=True))), orjson.dumps(item)))
+        doc = orjson.dumps(item)[:-1] + endings[(values[account_at], values[namespace_at])]
+        rows.append((*values[:stored], dumps(dict(zip(extra, values[stored:], strict=True))), doc))
     return rows, tags
 
 
