@@ -1,23 +1,29 @@
 """Benchmarks: the mock against a static-JSON ceiling, side by side, in one run.
 
-    python -m benchmarks.run [--duration 10] [--connections 16] [--rounds 2] [--out benchmarks/RESULTS.md]
+    python -m benchmarks.run [--duration 10] [--connections 16] [--rounds 2] [--client auto|wrk|python]
+                             [--huge-studies 1000000] [--out benchmarks/RESULTS.md] [--prism]
 
 1. Cold start: a fresh process until ``/__mock__/health`` answers, every spec loaded.
-2. The mock under gunicorn (2 workers, gthread) with the large fixture profile.
-3. Each scenario's responses recorded from the mock and served by ``benchmarks/ceiling.py``
-   under the same gunicorn settings: the same bytes, no pipeline.
-4. Load from ``wrk`` (when installed; it takes the least CPU from the server on a small
-   machine) or from the built-in gevent client, alternating ceiling and mock per round,
-   so both see the same machine noise; the best round of each is reported, with the CPU
-   time the server's processes spent per request (the least of the rounds): on a busy
-   machine throughput moves with the neighbours, CPU per request much less.
-5. Resident memory of each mock worker after the load; the number of Ambra studies the
-   large profile seeded (the study/list target is over at least 10,000).
+2. The mock under gunicorn (2 workers) with the large fixture profile; then a second one with
+   the huge profile (``--huge-studies``; 0 leaves it out): the time from spawn to first answer
+   (seeding), and the CPU time of the processes that seeded it (reaped by the mock's master).
+3. Each scenario's responses recorded from the mocks and served by ``benchmarks/ceiling.py``
+   under the mock's own gunicorn settings (``mockserver.serving.gunicorn_settings``): the
+   same bytes, no pipeline.
+4. Load from ``wrk`` and from the built-in gevent client when wrk is installed (each scenario
+   measured with both; the targets judged with wrk), otherwise from the gevent client alone;
+   ceiling and mock alternate per round, so both see the same machine noise. The best round
+   of each is reported (its p50 and p99), with the CPU time the server's processes spent per
+   request (the least of the rounds): on a busy machine throughput and tails move with the
+   neighbours, CPU per request much less. The huge profile's list p99 is compared with the large
+   profile's by the least p99 of each one's rounds.
+5. Resident memory of each mock worker after the load; the number of Ambra studies each
+   profile seeded (the study/list targets are over at least 10,000, and 1,000,000).
 6. With ``--prism``, a peer: Stoplight Prism (``@stoplight/prism-cli``, installed with npm
    into the user's cache on first use, or ``MEDIMOCK_PRISM``) serving the same specs in its
    static (examples) and dynamic (generated) modes, loaded in the same rounds with the same
-   paths. Prism keeps no state and answers other (smaller) bodies, so its rows say how fast
-   a stateless spec mock is, not how fast the same answers can be.
+   paths (with the first generator). Prism keeps no state and answers other (smaller) bodies,
+   so its rows say how fast a stateless spec mock is, not how fast the same answers can be.
 
 Only loopback addresses are ever targeted.
 """

@@ -135,3 +135,18 @@ def test_a_full_cache_forgets_its_oldest_entry_only(tmp_path):
         assert store.cached(0, compute(0)) == 0 and calls == [0]
     finally:
         store.close()
+
+
+def test_a_poll_page_kept_encoded_is_the_strict_modes_json(make_app):
+    """Outside strict mode a poll page is cached as its encoded bytes (``orjson.Fragment``): the same JSON."""
+    from dataclasses import replace
+
+    app = make_app(strict=False, profile="large")
+    mock = app.extensions["medimock"]
+    client = app.test_client()
+    key = {"Authorization": client.get("/__mock__/credentials").get_json()["clarius"]["authorization"]}
+    path = "/api/public/v0/exams/accessible/?limit=40&offset=20"
+    encoded = [client.get(path, headers=key).get_json() for _ in range(2)]
+    mock.config = replace(mock.config, strict=True)  # the same store, the page built as a dict and validated
+    assert encoded[0] == encoded[1] == client.get(path, headers=key).get_json()
+    assert len(encoded[0]["results"]) == 40 and encoded[0]["count"] > 60
