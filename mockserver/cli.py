@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -106,7 +107,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=int(env("MEDIMOCK_SEED", str(DEFAULT_SEED))), help="fixture seed")
     parser.add_argument("--db", default=env("MEDIMOCK_DB"), help="SQLite file (default: a temporary file removed at exit)")
     parser.add_argument("--workers", type=int, default=int(env("MEDIMOCK_WORKERS", "1")), help="worker processes (>1 runs gunicorn)")
-    parser.add_argument("--profile", choices=("default", "large"), default=env("MEDIMOCK_PROFILE", "default"), help="fixture size")
+    parser.add_argument("--profile", choices=("default", "large", "huge"), default=env("MEDIMOCK_PROFILE", "default"), help="fixture size")
     parser.add_argument("--api", action="append", choices=ALL_APIS, help="serve only this API (repeatable; default all)")
     parser.add_argument(
         "--strict",
@@ -252,12 +253,31 @@ def list_defects(apis: list[str]) -> int:
     return 0
 
 
+def seed_apart(config: MockConfig) -> None:
+    """A profile of a million rows (``pipeline.BULK_PROFILES``) is seeded by a process of its own, which then
+    exits: the memory seeding takes (chunks in flight, SQLite's page cache) never stays in the processes that
+    serve (gunicorn forks its workers from this one). Other profiles are seeded where they are served."""
+    from .pipeline import BULK_PROFILES
+
+    if config.profile not in BULK_PROFILES or config.db is None:
+        return
+    code = "from mockserver.config import MockConfig; from mockserver.pipeline import MockApp; MockApp(MockConfig.from_env()).close()"
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **config.to_env()}, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"medimock: seeding the {config.profile} profile failed (exit code {done.returncode})")
+
+
 def serve_werkzeug(config: MockConfig) -> int:
     from werkzeug.serving import make_server
 
     from .app import create_app
-    from .pipeline import MockApp
+    from .pipeline import BULK_PROFILES, MockApp
 
+    owned_dir = None
+    if config.db is None and config.profile in BULK_PROFILES:  # seeded by another process: a file both open
+        owned_dir = tempfile.TemporaryDirectory(prefix="medimock-")
+        config = config.with_overrides(db=str(Path(owned_dir.name) / "medimock.sqlite3"))
+    seed_apart(config)
     mock = MockApp(config)
     _announce_replay(mock)
     app = create_app(mock=mock)
@@ -272,6 +292,8 @@ def serve_werkzeug(config: MockConfig) -> int:
     finally:
         server.server_close()
         mock.close()
+        if owned_dir is not None:
+            owned_dir.cleanup()
     return 0
 
 
@@ -403,7 +425,7 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
     from gunicorn.app.base import BaseApplication
 
     from .pipeline import MockApp
-    from .serving import GUNICORN_KEEPALIVE, GUNICORN_LIMITS, gunicorn_worker_class
+    from .serving import gunicorn_settings
 
     if config.port == 0:  # gunicorn binds once in the master; pick the free port here so it can be announced
         import socket
@@ -416,6 +438,7 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
         owned_dir = tempfile.TemporaryDirectory(prefix="medimock-")
         config = config.with_overrides(db=str(Path(owned_dir.name) / "medimock.sqlite3"))
     # Create and seed the database once, before the workers start (and read the recording once, to fail early).
+    seed_apart(config)
     seeding = MockApp(config)
     _announce_replay(seeding)
     seeding.close()
@@ -423,17 +446,8 @@ def serve_gunicorn(config: MockConfig, workers: int) -> int:
 
     class Gunicorn(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{_bind_host(config.host)}:{config.port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", gunicorn_worker_class())  # gthread, journaling what it refuses before the app
-            for name, value in GUNICORN_LIMITS.items():
+            for name, value in gunicorn_settings(f"{_bind_host(config.host)}:{config.port}", workers).items():
                 self.cfg.set(name, value)
-            self.cfg.set("keepalive", GUNICORN_KEEPALIVE)
-            self.cfg.set("threads", 8)
-            self.cfg.set("timeout", 120)
-            self.cfg.set("graceful_timeout", 5)
-            self.cfg.set("accesslog", None)
-            self.cfg.set("loglevel", "warning")
             self.cfg.set(
                 "when_ready",
                 lambda server: print(

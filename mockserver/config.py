@@ -18,7 +18,7 @@ class MockConfig:
     port: int = DEFAULT_PORT
     seed: int = DEFAULT_SEED
     db: str | None = None  # SQLite file; None means a temporary file removed at exit
-    profile: str = "default"  # fixture size: "default" or "large"
+    profile: str = "default"  # fixture size: "default", "large" or "huge"
     apis: tuple[str, ...] = ALL_APIS  # which APIs to serve (those that exist)
     strict: bool = False  # validate every response of the mock against its spec
     defects: frozenset[str] = field(default_factory=frozenset)  # deliberate defects (mutation testing)

@@ -35,6 +35,8 @@ from .webhooks import Delivery, DeliveryResult, WebhookSender
 
 log = logging.getLogger("medimock")
 _NO_ROUTE = RouteResult(Match.NONE)
+# fixture profiles of a million rows: a new database file is seeded without the WAL (Store.initialise)
+BULK_PROFILES = frozenset({"huge"})
 
 API_MODULES = {
     "clarius": "mockserver.apis.clarius",
@@ -100,7 +102,7 @@ class MockApp:
             if self.config.replay
             else None
         )
-        self.store.initialise(self.config.seed, self.config.profile)
+        self.store.initialise(self.config.seed, self.config.profile, bulk=self.config.profile in BULK_PROFILES)
         for api in self.apis:
             if api.definition.on_start is not None:
                 api.definition.on_start(self)

@@ -29,6 +29,27 @@ log = logging.getLogger("medimock")
 
 GUNICORN_LIMITS = {"limit_request_line": 8190, "limit_request_field_size": 8190, "limit_request_fields": 100}
 GUNICORN_KEEPALIVE = 10  # seconds an idle connection, or one whose request head stopped arriving, is kept
+GUNICORN_THREADS = 8  # per worker
+
+
+def gunicorn_settings(bind: str, workers: int) -> dict[str, Any]:
+    """How gunicorn serves the mock (``medimock serve --workers N``): the worker class, limits, threads and
+    timeouts. ``benchmarks/ceiling.py`` serves its recorded bytes with exactly these, so the benchmark's
+    ratio compares the apps, not two server configurations."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": gunicorn_worker_class(),  # gthread, journaling what it refuses before the app
+        **GUNICORN_LIMITS,
+        "keepalive": GUNICORN_KEEPALIVE,
+        "threads": GUNICORN_THREADS,
+        "timeout": 120,
+        "graceful_timeout": 5,
+        "accesslog": None,
+        "loglevel": "warning",
+    }
+
+
 _HEAD_LIMIT = 1 << 20  # more than gunicorn's largest head: a line of 8190 bytes and 100 fields of 8190
 _PATH_KEPT = 256  # of a refused request's path, in the journal
 

@@ -35,7 +35,7 @@ SeedFunction = Callable[[sqlite3.Connection, "SeedContext"], None]
 @dataclass(frozen=True)
 class SeedContext:
     seed: int
-    profile: str  # "default" or "large"
+    profile: str  # "default", "large" or "huge"
 
 
 @dataclass
@@ -56,7 +56,8 @@ class _Connection(sqlite3.Connection):
     its file descriptors open for the life of the process."""
 
 
-_CACHE_ENTRIES = 32  # per thread (Store.cached)
+# per thread (Store.cached): a client walking 50 downloads in turn, beside its poll page, stays in the cache
+_CACHE_ENTRIES = 64
 T = TypeVar("T")
 
 _META_DDL = "CREATE TABLE IF NOT EXISTS medimock_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -102,7 +103,7 @@ class Store:
         process) commits, and ``total_changes`` when this one writes, so a cached value never
         outlives the data it was read from. For pure reads of stored data only: not for
         answers that depend on the clock, the caller or a fault. The caller must not mutate
-        the value. A few entries per thread, so memory stays bounded. Whoever changes the file
+        the value. At most ``_CACHE_ENTRIES`` per thread (the oldest goes first), so memory stays bounded. Whoever changes the file
         behind SQLite's back (a backup restored into it) calls ``invalidate_cache``.
         """
         conn = self.connection()
@@ -116,7 +117,7 @@ class Store:
             return cast(T, cache[key])
         value = compute()
         if len(cache) >= _CACHE_ENTRIES:
-            cache.clear()
+            del cache[next(iter(cache))]  # the oldest entry: one that comes round again stays
         cache[key] = value
         return value
 
@@ -163,8 +164,25 @@ class Store:
     def register(self, schema: StoreSchema) -> None:
         self._schemas.append(schema)
 
-    def initialise(self, seed: int, profile: str) -> bool:
-        """Create and seed the tables unless another process already did. True when this call seeded."""
+    def initialise(self, seed: int, profile: str, *, bulk: bool = False) -> bool:
+        """Create and seed the tables unless another process already did. True when this call seeded.
+
+        ``bulk`` (a profile of a million rows): a new, empty file is seeded with a rollback journal, so
+        its pages are written once (into the file) instead of twice (into the WAL, then the file), and
+        is in WAL mode again before anyone reads it. A file already in use is seeded in WAL mode."""
+        conn = self.connection()
+        switched = bulk and self._fresh(conn) and conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+        try:
+            return self._initialise(seed, profile)
+        finally:
+            if switched:
+                conn.execute("PRAGMA journal_mode=WAL")
+
+    @staticmethod
+    def _fresh(conn: sqlite3.Connection) -> bool:
+        return not conn.in_transaction and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+    def _initialise(self, seed: int, profile: str) -> bool:
         with self.write() as conn:
             conn.execute(_META_DDL)
             for schema in self._schemas:

@@ -90,3 +90,18 @@ def test_workers_with_port_zero_announce_the_real_port(tmp_path):
         assert not url.endswith(":0") and requests.get(url + "/__mock__/health", timeout=5).ok
     finally:
         stop(process)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_huge_profile_is_seeded_apart_then_served(tmp_path, monkeypatch, workers):
+    # seeded by a process of its own (its memory never in the servers'), with or without --db
+    monkeypatch.setenv("MEDIMOCK_HUGE_STUDIES", "3000")
+    db = ["--db", str(tmp_path / "huge.sqlite3")] if workers == "2" else []
+    process, url = start("--api", "ambra", "--profile", "huge", "--workers", workers, *db)
+    try:
+        assert requests.get(url + "/__mock__/health", timeout=5).json()["profile"] == "huge"
+        creds = requests.get(url + "/__mock__/credentials", timeout=5).json()["ambra"]
+        sid = requests.post(url + "/api/v3/session/login", data={"login": creds["login"], "password": creds["password"]}, timeout=5).json()
+        assert requests.post(url + "/api/v3/study/count", data={"sid": sid["sid"]}, timeout=5).json()["count"] == 3000
+    finally:
+        stop(process)

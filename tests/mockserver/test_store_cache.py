@@ -53,7 +53,9 @@ def test_the_cache_is_bounded(tmp_path):
     try:
         for index in range(1000):
             store.cached(("k", index), lambda index=index: index)
-        assert len(store._local.cache) <= 32
+        from mockserver.store import _CACHE_ENTRIES
+
+        assert len(store._local.cache) == _CACHE_ENTRIES == 64
     finally:
         store.close()
 
@@ -100,10 +102,51 @@ def test_the_request_journal_does_not_empty_the_cache(make_app):
     for _ in range(5):
         assert client.get("/api/public/v0/exams/accessible/?limit=5", headers={"Authorization": key}).status_code == 200
         mock.journal.flush()  # a batch of journal entries committed between two polls
-    assert len(computed) == 1, f"the page was computed again after journal writes: {computed}"
+    pages = lambda: [k for k in computed if k[0] == "clarius.poll"]  # noqa: E731  (the API key is cached too)
+    assert len(pages()) == 1 and len(computed) == 2, f"computed again after journal writes: {computed}"
     assert mock.journal_store.path != mock.store.path
     assert len(client.get("/__mock__/requests?limit=50").get_json()["results"]) >= 5
     with mock.store.write() as conn:  # a change to the data still empties it
         conn.execute("UPDATE medimock_meta SET value = value WHERE key = 'seeded'")
     client.get("/api/public/v0/exams/accessible/?limit=5", headers={"Authorization": key})
-    assert len(computed) == 2
+    assert len(pages()) == 2 and len(computed) == 4
+
+
+def test_a_full_cache_forgets_its_oldest_entry_only(tmp_path):
+    from mockserver.store import _CACHE_ENTRIES
+
+    store = make_store(str(tmp_path / "full.sqlite3"))
+    calls: list[int] = []
+
+    def compute(key: int):
+        def value() -> int:
+            calls.append(key)
+            return key
+
+        return value
+
+    try:
+        for key in range(_CACHE_ENTRIES + 1):  # one more than fits: key 0 goes
+            assert store.cached(key, compute(key)) == key
+        calls.clear()
+        for key in range(1, _CACHE_ENTRIES + 1):  # a round of keys that fit: every one served from the cache
+            assert store.cached(key, compute(key)) == key
+        assert calls == []
+        assert store.cached(0, compute(0)) == 0 and calls == [0]
+    finally:
+        store.close()
+
+
+def test_a_poll_page_kept_encoded_is_the_strict_modes_json(make_app):
+    """Outside strict mode a poll page is cached as its encoded bytes (``orjson.Fragment``): the same JSON."""
+    from dataclasses import replace
+
+    app = make_app(strict=False, profile="large")
+    mock = app.extensions["medimock"]
+    client = app.test_client()
+    key = {"Authorization": client.get("/__mock__/credentials").get_json()["clarius"]["authorization"]}
+    path = "/api/public/v0/exams/accessible/?limit=40&offset=20"
+    encoded = [client.get(path, headers=key).get_json() for _ in range(2)]
+    mock.config = replace(mock.config, strict=True)  # the same store, the page built as a dict and validated
+    assert encoded[0] == encoded[1] == client.get(path, headers=key).get_json()
+    assert len(encoded[0]["results"]) == 40 and encoded[0]["count"] > 60

@@ -18,7 +18,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sqlite3
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -95,6 +100,14 @@ DDL = [
     "CREATE INDEX IF NOT EXISTS ambra_studies_modality_name ON ambra_studies (modality, patient_name, created)",
     "CREATE INDEX IF NOT EXISTS ambra_studies_date_created ON ambra_studies (study_date, created)",
     "CREATE INDEX IF NOT EXISTS ambra_studies_name_created ON ambra_studies (patient_name, created)",
+    # studies per (PHI namespace, modality), kept by every write of a study: study/count without a filter but
+    # the caller's namespaces (and a modality) sums a few hundred rows instead of counting a million index entries
+    """CREATE TABLE IF NOT EXISTS ambra_study_counts (
+        phi_namespace TEXT,
+        modality TEXT,
+        n INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS ambra_study_counts_key ON ambra_study_counts (phi_namespace, modality)",
     """CREATE TABLE IF NOT EXISTS ambra_sessions (
         sid TEXT PRIMARY KEY,
         user_id TEXT NOT NULL,
@@ -140,7 +153,7 @@ DDL = [
     )""",
     "CREATE TABLE IF NOT EXISTS ambra_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
-TABLES = ["ambra_objects", "ambra_studies", "ambra_sessions", "ambra_tags", "ambra_audit", "ambra_shares", "ambra_kv"]
+TABLES = ["ambra_objects", "ambra_studies", "ambra_study_counts", "ambra_sessions", "ambra_tags", "ambra_audit", "ambra_shares", "ambra_kv"]
 
 
 @lru_cache(maxsize=1)
@@ -264,6 +277,124 @@ def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
         ],
     )  # fmt: skip
     conn.execute("INSERT INTO ambra_kv VALUES ('credentials', ?)", (dumps(data.credentials),))
+    counts = Counter((s.get("phi_namespace"), s.get("modality")) for s in data.studies)
+    if data.bulk is not None:
+        counts += seed_bulk(conn, data.bulk)
+    conn.executemany("INSERT INTO ambra_study_counts VALUES (?, ?, ?)", [(*key, n) for key, n in sorted(counts.items(), key=str)])
+
+
+def count_study(conn: sqlite3.Connection, phi_namespace: Any, modality: Any, delta: int) -> None:
+    """``delta`` studies more (or fewer) in ``ambra_study_counts`` for a namespace and modality (NULLs included)."""
+    changed = conn.execute(
+        "UPDATE ambra_study_counts SET n = n + ? WHERE phi_namespace IS ? AND modality IS ?", (delta, phi_namespace, modality)
+    ).rowcount
+    if not changed:
+        conn.execute("INSERT INTO ambra_study_counts VALUES (?, ?, ?)", (phi_namespace, modality, delta))
+
+
+AUDIT_INSERT = "INSERT INTO ambra_audit (uuid, object_id, account_id, user_id, action, type, what, who, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_BULK_TABLES = ("ambra_studies", "ambra_tags")
+_SEED_MMAP = 8 << 30
+_SEED_CACHE_KIB = 128 * 1024  # the page cache while the bulk rows go in (the uuid index takes random inserts)
+
+
+def seed_bulk(conn: sqlite3.Connection, bulk: fixtures.BulkStudies) -> Counter[tuple[Any, Any]]:
+    """The ``huge`` profile's bulk studies, chunk by chunk: each study's row, its ``doc`` (what ``study_doc``
+    renders) and its tags, written with ``executemany`` while the secondary indexes of these tables are
+    dropped, then each index built once (a sort, instead of a million random inserts per index). On a
+    machine with more than one core, chunks are made by two forked processes while this one writes
+    (a chunk depends on the seed and its number only, and they are written in order, so the data are the
+    same); at most a few chunks wait in memory."""
+    if tuple(STUDY_COLUMNS) != fixtures.BULK_COLUMNS[: len(STUDY_COLUMNS)]:
+        raise AssertionError("fixtures.BULK_COLUMNS must start with STUDY_COLUMNS")
+    indexes = list(
+        conn.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({','.join('?' * len(_BULK_TABLES))})",
+            _BULK_TABLES,
+        )
+    )
+    for name, _ in indexes:
+        conn.execute(f"DROP INDEX {name}")
+    previous_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    previous_threads = conn.execute("PRAGMA threads").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = -{_SEED_CACHE_KIB}")
+    conn.execute("PRAGMA threads = 2")  # index builds sort with a helper thread
+    conn.execute(f"PRAGMA mmap_size = {_SEED_MMAP}")  # and read the table through a mapping, not a read() per page
+    try:
+        defined = defined_customfields(conn)
+        wanted = sorted({t[2] for t in bulk.targets})
+        names = {
+            row[0]: orjson.loads(row[1]).get("name")
+            for row in conn.execute(
+                f"SELECT uuid, data FROM ambra_objects WHERE kind = 'namespace' AND uuid IN ({','.join('?' * len(wanted))})", wanted
+            )
+        }
+        # a bulk study holds no custom field values: its account's fields, each with a null value
+        fields = {account: study_customfields(None, defined[account]) for account in defined}
+        _BULK_STATE[:] = [bulk, names, fields, now_stamp()]
+        insert = f"INSERT INTO ambra_studies ({', '.join(STUDY_COLUMNS)}, data, doc) VALUES ({', '.join('?' * (len(STUDY_COLUMNS) + 2))})"
+        counts: Counter[tuple[Any, Any]] = Counter()
+        namespace_at, modality_at = STUDY_COLUMNS.index("phi_namespace"), STUDY_COLUMNS.index("modality")
+        for rows, tags in _rendered_chunks(bulk.chunk_count):
+            counts.update((row[namespace_at], row[modality_at]) for row in rows)
+            conn.executemany(insert, rows)
+            conn.executemany("INSERT OR IGNORE INTO ambra_tags VALUES (?, ?, ?, ?)", tags)
+        for _, sql in indexes:
+            conn.execute(sql)
+        return counts
+    finally:
+        _BULK_STATE.clear()
+        conn.execute(f"PRAGMA cache_size = {int(previous_cache)}")
+        conn.execute(f"PRAGMA threads = {int(previous_threads)}")
+        conn.execute("PRAGMA mmap_size = 0")
+
+
+_BULK_STATE: list[Any] = []  # what forked chunk makers read: plan, namespace names, custom fields, the tags' time
+_IN_FLIGHT = 3  # chunks made ahead of the writer
+
+
+def _rendered_chunks(count: int) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[str, str, str, str]]]]:
+    if count < 2 or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(_render_chunk, range(count))
+        return
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = deque(pool.submit(_render_chunk, number) for number in range(min(_IN_FLIGHT, count)))
+        following = len(pending)
+        while pending:
+            done = pending.popleft().result()
+            if following < count:
+                pending.append(pool.submit(_render_chunk, following))
+                following += 1
+            yield done
+
+
+def _render_chunk(number: int) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, str, str]]]:
+    """Chunk ``number``'s rows (columns, ``data``, ``doc``) and tag rows. ``doc`` is what ``study_doc`` makes of
+    the study (tests hold it to ``render_docs``), key for key: the fields but ``account_id``, its tags, then
+    its namespace's name and its account's custom fields, which are the same for every study of a namespace:
+    encoded once per namespace and appended to each study's own encoding."""
+    bulk, names, fields, tagged_at = _BULK_STATE
+    chunk = bulk.chunk(number)
+    columns = fixtures.BULK_COLUMNS
+    stored, extra = len(STUDY_COLUMNS), columns[len(STUDY_COLUMNS) :]
+    account_at, namespace_at = columns.index("account_id"), columns.index("phi_namespace")
+    shown_keys = columns[:account_at] + columns[account_at + 1 :]
+    endings: dict[tuple[Any, Any], bytes] = {}
+    for _, _, namespace, _ in bulk.targets:
+        for account in {t[0] for t in bulk.targets if t[2] == namespace}:
+            tail: dict[str, Any] = {"phi_namespace_name": names.get(namespace)}
+            if fields.get(account):
+                tail["customfields"] = fields[account]
+            endings[(account, namespace)] = b"," + orjson.dumps(tail)[1:]  # without its "{"
+    rows, tags = [], []
+    for values, study_tags in zip(zip(*(chunk[c] for c in columns), strict=True), chunk["tags"], strict=True):
+        item = dict(zip(shown_keys, values[:account_at] + values[account_at + 1 :], strict=True))
+        if study_tags:
+            item["tags"] = study_tags
+            tags += [("Study", values[0], tag, tagged_at) for tag in study_tags]
+        doc = orjson.dumps(item)[:-1] + endings[(values[account_at], values[namespace_at])]
+        rows.append((*values[:stored], dumps(dict(zip(extra, values[stored:], strict=True))), doc))
+    return rows, tags
 
 
 SCHEMA = StoreSchema(name="ambra", ddl=DDL, tables=TABLES, seed=seed)
@@ -385,9 +516,16 @@ class AmbraStore:
         """account uuid -> the custom fields of its ``object_name`` objects (kept until the store changes)."""
         return self.store.cached(("ambra.customfields", object_name), lambda: defined_customfields(self.store.connection(), object_name))
 
+    def study_count(self, where: str, params: list[Any]) -> int:
+        """The studies ``where`` selects, summed from ``ambra_study_counts``: ``where`` may name only
+        ``phi_namespace`` and ``modality``."""
+        row = self.store.query_one(f"SELECT coalesce(sum(n), 0) FROM ambra_study_counts WHERE {where}", tuple(params))
+        return int(row[0]) if row else 0
+
     def insert_study(self, study: dict[str, Any]) -> None:
         with self.store.write() as conn:
             conn.execute(STUDY_INSERT, study_row(study))
+            count_study(conn, study.get("phi_namespace"), study.get("modality"), 1)
             render_docs(conn, "uuid = ?", (study["uuid"],))
 
     def update_study(self, uuid: str, changes: dict[str, Any]) -> dict[str, Any] | None:
@@ -396,18 +534,28 @@ class AmbraStore:
             if not found:
                 return None
             current = found[0]
+            before = (current.get("phi_namespace"), current.get("modality"))
             current.update(changes)
             current["updated"] = now_stamp()
             row = study_row(current)
             assignments = ", ".join(f"{c} = ?" for c in STUDY_COLUMNS[1:])
             conn.execute(f"UPDATE ambra_studies SET {assignments}, data = ? WHERE uuid = ?", (*row[1:], uuid))
+            after = (current.get("phi_namespace"), current.get("modality"))
+            if after != before:
+                count_study(conn, *before, -1)
+                count_study(conn, *after, 1)
             render_docs(conn, "uuid = ?", (uuid,))
         return current
 
     def delete_study(self, uuid: str) -> bool:
         with self.store.write() as conn:
             conn.execute("DELETE FROM ambra_tags WHERE object = 'Study' AND object_id = ?", (uuid,))
-            return conn.execute("DELETE FROM ambra_studies WHERE uuid = ?", (uuid,)).rowcount == 1
+            gone = conn.execute("SELECT phi_namespace, modality FROM ambra_studies WHERE uuid = ?", (uuid,)).fetchone()
+            if gone is None:
+                return False
+            conn.execute("DELETE FROM ambra_studies WHERE uuid = ?", (uuid,))
+            count_study(conn, gone[0], gone[1], -1)
+            return True
 
     # -- tags, shares, audit, settings -------------------------------------------------------
     def tag(self, object_class: str, object_id: str, tag: str, add: bool) -> None:

@@ -161,7 +161,11 @@ class ClariusStore:
 
     # -- API keys -----------------------------------------------------------------------
     def key(self, prefix: str) -> sqlite3.Row | None:
-        return self.store.query_one("SELECT * FROM clarius_api_keys WHERE prefix = ?", (prefix,))
+        """An API key's row, read once per thread until the store changes (every request authenticates with one:
+        a revoked or new key is a write, which the cache sees)."""
+        return self.store.cached(
+            ("clarius.key", prefix), lambda: self.store.query_one("SELECT * FROM clarius_api_keys WHERE prefix = ?", (prefix,))
+        )
 
     def active_keys(self) -> list[dict[str, Any]]:
         rows = self.store.query("SELECT prefix, name, created FROM clarius_api_keys WHERE revoked IS NULL ORDER BY created, prefix")
