@@ -1,0 +1,424 @@
+"""Lockstep: one scenario step sent to both targets, identities mapped, the replies compared.
+
+Every step has a *reference* request: the request the scenario holds (what the contract suite sent
+to A, a recorded request, a generated case). Each side has a mapping from reference values to its
+own values, learned as the scenario runs: an identity (a field named ``id``, ``uuid``, ``*_id``,
+``sid``, ``token``... see ``rules.py``, any uuid, a ``Location`` path) at the same place of the
+reference reply and of the side's reply pairs the two values, so a later request that names the
+reference's image 17 names B's image 4031 on B. Credentials pair the same way (a medimock's
+``/__mock__/credentials`` on each side, or ``--a-credentials``/``--b-credentials``), and a recorded
+``[redacted]`` credential is filled in with the side's own (``--a-auth``, or learnt from its login reply).
+
+Safety: a request that changes something (DELETE, PUT, PATCH, an Ambra ``/delete`` or ``/set``...)
+naming an identity the scenario's reference created is only sent to a side that created its own
+counterpart; otherwise it is skipped on that side (noted in the report).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import orjson
+import requests
+
+from medimock.conformance.curl import curl_for
+
+from .compare import Difference, Reply, compare
+from .rules import Rules, string_kind
+
+REDACTED = "[redacted]"
+_DESTRUCTIVE_COMMAND = re.compile(r"/(delete|set|update|edit|purge|remove|revoke|share|move)[^/]*/?$", re.IGNORECASE)
+_SECRET_FIELDS = ("sid", "access_token", "token", "password", "client_secret", "api_key", "key")
+_NOT_FORWARDED = frozenset({"content-length", "host", "connection", "accept-encoding", "transfer-encoding", "keep-alive", "te", "upgrade"})
+_MIN_SUBSTRING = 8  # mapped values at least this long are also replaced inside header values
+
+
+@dataclass
+class StepRequest:
+    """A request of the scenario, relative to a target's root (the path carries medimock's mounts)."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def content_type(self) -> str:
+        for name, value in self.headers.items():
+            if name.lower() == "content-type":
+                return value.split(";", 1)[0].strip().lower()
+        return ""
+
+    @classmethod
+    def from_url(cls, method: str, url: str, root: str, headers: Mapping[str, str], body: bytes | str | None) -> StepRequest:
+        parts = urlsplit(url)
+        path = url[len(root.rstrip("/")) :].split("?", 1)[0] if url.startswith(root.rstrip("/")) else parts.path
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        kept = {k: v for k, v in headers.items() if k.lower() not in _NOT_FORWARDED}
+        return cls(method.upper(), path or "/", parse_qsl(parts.query, keep_blank_values=True), kept, body or b"")
+
+
+@dataclass
+class Side:
+    name: str  # "A" or "B"
+    root: str
+    credentials: dict[str, Any] = field(default_factory=dict)
+    auth: str | None = None  # an Authorization header value for every request (--a-auth)
+    control: str | None = None  # a medimock's root, when the side is one (its /__mock__ API)
+    mapping: dict[str, Any] = field(default_factory=dict)  # reference value (as text) -> this side's value
+    created: set[str] = field(default_factory=set)  # identities this side created during the diff (as text)
+    deleted: set[str] = field(default_factory=set)
+    secrets: dict[str, str] = field(default_factory=dict)  # the side's current sid, access_token...
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def to_side(self, value: Any) -> Any:
+        return self.mapping.get(str(value), value) if value is not None and not isinstance(value, bool) else value
+
+
+@dataclass
+class Exchange:
+    request: requests.PreparedRequest | None
+    reply: Reply | None
+    error: str = ""
+    skipped: str = ""
+
+
+@dataclass
+class StepResult:
+    index: int
+    label: str  # where in the scenario (a test id, a recording line, a generated case)
+    method: str
+    template: str  # the spec's path template, or the path
+    operation_id: str
+    a: Exchange
+    b: Exchange
+    differences: list[Difference] = field(default_factory=list)
+    tier: str = ""
+    source: str = ""
+
+
+def identity_values(value: Any, rules: Rules, key: str | None = None) -> list[tuple[str | None, Any]]:
+    out: list[tuple[str | None, Any]] = []
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            out += identity_values(item, rules, str(name))
+    elif isinstance(value, list):
+        for item in value:
+            out += identity_values(item, rules, key)
+    elif value is not None and not isinstance(value, bool) and (rules.is_identity(key) or string_kind(value) == "uuid"):
+        out.append((key, value))
+    return out
+
+
+def pair_values(ref: Any, side_value: Any, rules: Rules, side: Side, *, everything: bool = False, key: str | None = None) -> None:
+    """Learn the side's counterparts of the reference's identities found at the same places of two JSON values."""
+    if isinstance(ref, Mapping) and isinstance(side_value, Mapping):
+        for name, item in ref.items():
+            if name in side_value:
+                pair_values(item, side_value[name], rules, side, everything=everything, key=str(name))
+        return
+    if isinstance(ref, list) and isinstance(side_value, list):
+        for x, y in zip(ref, side_value, strict=False):
+            pair_values(x, y, rules, side, everything=everything, key=key)
+        return
+    if isinstance(ref, (Mapping, list)) or isinstance(side_value, (Mapping, list)) or ref is None or side_value is None:
+        return
+    if isinstance(ref, bool) or isinstance(side_value, bool):
+        return
+    if key is not None and key.lower() in _SECRET_FIELDS and isinstance(side_value, str):
+        side.secrets[key.lower()] = side_value
+    if everything or rules.is_identity(key) or (string_kind(ref) == "uuid" and string_kind(side_value) == "uuid"):
+        if str(ref) != REDACTED and str(ref) != str(side_value):
+            side.mapping[str(ref)] = side_value
+        elif str(ref) == REDACTED and key is not None:
+            side.secrets[key.lower()] = str(side_value)
+
+
+def harvest_secrets(value: Any, side: Side) -> None:
+    """A side's own session secrets from its replies (a login's sid, an OAuth access_token)."""
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            if str(name).lower() in ("sid", "access_token") and isinstance(item, str) and item and item != REDACTED:
+                side.secrets[str(name).lower()] = item
+            elif isinstance(item, Mapping):
+                harvest_secrets(item, side)
+
+
+def pair_credentials(reference: Mapping[str, Any], side_credentials: Mapping[str, Any], rules: Rules, side: Side) -> None:
+    pair_values(dict(reference), dict(side_credentials), rules, side, everything=True)
+    for key, value in side_credentials.items():
+        if key.lower() in _SECRET_FIELDS and isinstance(value, str):
+            side.secrets.setdefault(key.lower(), value)
+
+
+class Lockstep:
+    """Runs scenario steps against A and B; ``reference_is_a``: the scenario's requests are A's own (the workflows)."""
+
+    def __init__(self, api: str, a: Side, b: Side, rules: Rules, *, reference_is_a: bool = False) -> None:
+        from .tiers import Tiers
+
+        self.api = api
+        self.a, self.b = a, b
+        self.rules = rules
+        self.reference_is_a = reference_is_a
+        self.written: set[str] = set()
+        self.results: list[StepResult] = []
+        self.tiers = Tiers(api)
+        self.reference_created: set[str] = set()
+
+    # -- credentials of generated cases ------------------------------------------------------
+    def login(self) -> None:
+        """The steps that give each side its session or token (radiology's OAuth token, Ambra's sid)."""
+        if self.api == "radiology":
+            query = [("grant_type", "client_credentials"), ("client_id", REDACTED), ("client_secret", REDACTED)]
+            self.step(StepRequest("GET", "/radiology/oauth2/token", query), "login: an OAuth token for each side")
+        elif self.api == "ambra":
+            body = urlencode([("login", REDACTED), ("password", REDACTED)]).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            self.step(StepRequest("POST", "/api/v3/session/login", [], headers, body), "login: a sid for each side")
+
+    def authenticate(self, request: StepRequest) -> StepRequest:
+        """A generated case with each side's own credentials (filled in per side from ``[redacted]``)."""
+        scheme = {"tscharts": "Token", "clarius": "Service-API-Key", "radiology": "Bearer"}.get(self.api)
+        if scheme and not any(k.lower() == "authorization" for k in request.headers):
+            request.headers["Authorization"] = f"{scheme} {REDACTED}"
+        if self.api == "ambra" and request.method == "POST":
+            pairs = [(k, v) for k, v in parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True) if k != "sid"]
+            request.body = urlencode([("sid", REDACTED), *pairs]).encode()
+            request.headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif self.api == "ambra":
+            request.query = [("sid", REDACTED), *[(k, v) for k, v in request.query if k != "sid"]]
+        return request
+
+    # -- translation ---------------------------------------------------------------------
+    def translate(self, request: StepRequest, side: Side) -> StepRequest | str:
+        """The side's version of a reference request, or why it is not sent to that side."""
+        identity_side = self.reference_is_a and side is self.a
+        segments = request.path.split("/")
+        if not identity_side:
+            segments = [str(side.to_side(unquoted)) if unquoted in side.mapping else unquoted for unquoted in segments]
+        path = "/".join(segments)
+        query = [(k, self._field(k, v, side, identity_side)) for k, v in request.query]
+        headers = {k: self._header(k, v, side, identity_side) for k, v in request.headers.items()}
+        if side.auth and not any(k.lower() == "authorization" for k in headers) and not self.reference_is_a:
+            headers["Authorization"] = side.auth
+        body = request.body
+        if body and not identity_side:
+            if request.content_type == "application/json" or request.content_type.endswith("+json"):
+                try:
+                    body = orjson.dumps(self._json(orjson.loads(body), side, None))
+                except orjson.JSONDecodeError:
+                    pass
+            elif request.content_type == "application/x-www-form-urlencoded":
+                try:
+                    pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+                    body = urlencode([(k, self._field(k, v, side, False)) for k, v in pairs]).encode()
+                except UnicodeDecodeError:
+                    pass
+        translated = StepRequest(request.method, path, query, headers, body)
+        if not identity_side and self._destructive(request):
+            named = [value for value in self._named(request) if value in self.reference_created]
+            missing = [value for value in named if value not in side.mapping and not (self.reference_is_a and side is self.a)]
+            if missing:
+                return f"not sent to {side.name}: it changes {', '.join(missing[:3])}, which {side.name} has no counterpart of"
+        return translated
+
+    def _destructive(self, request: StepRequest) -> bool:
+        return request.method in ("DELETE", "PUT", "PATCH") or (request.method == "POST" and bool(_DESTRUCTIVE_COMMAND.search(request.path)))
+
+    def _named(self, request: StepRequest) -> list[str]:
+        values = [segment for segment in request.path.split("/") if segment]
+        values += [v for k, v in request.query if self.rules.is_identity(k)]
+        if request.content_type == "application/x-www-form-urlencoded":
+            values += [v for k, v in parse_qsl(request.body.decode("utf-8", "replace")) if self.rules.is_identity(k)]
+        elif request.body and "json" in request.content_type:
+            try:
+                values += [str(v) for _, v in identity_values(orjson.loads(request.body), self.rules)]
+            except orjson.JSONDecodeError:
+                pass
+        return values
+
+    def _field(self, key: str, value: str, side: Side, identity_side: bool) -> str:
+        if value == REDACTED:
+            secret = side.secrets.get(key.lower()) or _credential(side, key)
+            return secret if secret is not None else value
+        if identity_side:
+            return value
+        if value in side.mapping and (self.rules.is_identity(key) or len(value) >= _MIN_SUBSTRING or key.lower() in _SECRET_FIELDS):
+            return str(side.mapping[value])
+        return value
+
+    def _header(self, name: str, value: str, side: Side, identity_side: bool) -> str:
+        if name.lower() in ("authorization", "proxy-authorization") and REDACTED in value:
+            if side.auth:
+                return side.auth
+            scheme = value.split(" ", 1)[0]
+            secret = _scheme_secret(side, scheme)
+            return f"{scheme} {secret}" if secret else value
+        if identity_side:
+            return value
+        if name.lower() in ("authorization",) and side.auth and not self.reference_is_a:
+            return side.auth
+        for ref, mine in sorted(side.mapping.items(), key=lambda item: -len(item[0])):
+            if len(ref) >= _MIN_SUBSTRING and ref in value:
+                value = value.replace(ref, str(mine))
+        return value
+
+    def _json(self, value: Any, side: Side, key: str | None) -> Any:
+        if isinstance(value, dict):
+            return {k: self._json(v, side, str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._json(v, side, key) for v in value]
+        if isinstance(value, str) and value == REDACTED and key:
+            return side.secrets.get(key.lower()) or _credential(side, key) or value
+        if value is not None and not isinstance(value, bool) and str(value) in side.mapping:
+            if self.rules.is_identity(key) or (isinstance(value, str) and len(value) >= _MIN_SUBSTRING):
+                return side.mapping[str(value)]
+        return value
+
+    # -- sending -------------------------------------------------------------------------------
+    def send(self, request: StepRequest, side: Side, timeout: float = 60) -> Exchange:
+        url = side.root.rstrip("/") + request.path + ("?" + urlencode(request.query) if request.query else "")
+        prepared = requests.Request(request.method, url, headers=request.headers, data=request.body or None).prepare()
+        try:
+            response = side.session.send(prepared, timeout=timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            return Exchange(prepared, None, error=f"{type(exc).__name__}: {str(exc)[:200]}")
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return Exchange(prepared, Reply(response.status_code, headers, response.content))
+
+    def learn(self, request: StepRequest, reference: Reply | None, exchange: Exchange, side: Side) -> None:
+        """Pair the reference reply's identities with the side's; note what the side created and deleted."""
+        reply = exchange.reply
+        if reply is None:
+            return
+        body = reply.json()
+        harvest_secrets(body, side)
+        if request.method in ("POST", "PUT") and 200 <= reply.status < 300 and isinstance(body, Mapping):
+            for _, value in identity_values({k: v for k, v in body.items() if not isinstance(v, (Mapping, list))}, self.rules):
+                side.created.add(str(value))
+        if request.method == "DELETE" and 200 <= reply.status < 300:
+            side.deleted.update(segment for segment in request.path.split("/") if segment in side.created)
+        if reference is None:
+            return
+        ref_body = reference.json()
+        if not isinstance(ref_body, (Mapping, list)) or not isinstance(body, (Mapping, list)):
+            pass
+        else:
+            pair_values(ref_body, body, self.rules, side)
+        ref_location, location = reference.headers.get("location"), reply.headers.get("location")
+        if ref_location and location:
+            for x, y in zip(urlsplit(ref_location).path.split("/"), urlsplit(location).path.split("/"), strict=False):
+                if x != y and x and y:
+                    side.mapping[x] = y
+
+    def note_written(self, request: StepRequest) -> None:
+        """Scalars the scenario sends in a body are values it can read back (compared by value)."""
+        if not request.body or request.method == "GET":
+            return
+        if "json" in request.content_type:
+            try:
+                self._collect(orjson.loads(request.body), None)
+            except orjson.JSONDecodeError:
+                return
+        elif request.content_type == "application/x-www-form-urlencoded":
+            for key, value in parse_qsl(request.body.decode("utf-8", "replace")):
+                if not self.rules.is_identity(key) and key.lower() not in _SECRET_FIELDS and len(value) >= 2:
+                    self.written.add(value)
+
+    def _collect(self, value: Any, key: str | None) -> None:
+        if isinstance(value, Mapping):
+            for name, item in value.items():
+                self._collect(item, str(name))
+        elif isinstance(value, list):
+            for item in value:
+                self._collect(item, key)
+        elif value is not None and not isinstance(value, bool) and not self.rules.is_identity(key):
+            if key is None or key.lower() not in _SECRET_FIELDS:
+                text = str(value)
+                if len(text) >= 2:
+                    self.written.add(text)
+
+    def step(
+        self,
+        request: StepRequest,
+        label: str,
+        *,
+        recorded: Reply | None = None,
+        a_exchange: Exchange | None = None,
+        compared: bool = True,
+    ) -> StepResult:
+        """One step: send (A's exchange may be given: the suite already sent it), learn, compare."""
+        if a_exchange is None:
+            target_a = self.translate(request, self.a)
+            a_exchange = Exchange(None, None, skipped=target_a) if isinstance(target_a, str) else self.send(target_a, self.a)
+        target_b = self.translate(request, self.b)
+        b_exchange = Exchange(None, None, skipped=target_b) if isinstance(target_b, str) else self.send(target_b, self.b)
+        reference = a_exchange.reply if self.reference_is_a else recorded
+        if self.reference_is_a and a_exchange.reply is not None:
+            self.learn(request, None, a_exchange, self.a)
+            if request.method in ("POST", "PUT") and 200 <= a_exchange.reply.status < 300:
+                self.reference_created |= self.a.created
+        else:
+            self.learn(request, reference, a_exchange, self.a)
+            if recorded is not None and request.method in ("POST", "PUT") and 200 <= recorded.status < 300:
+                body = recorded.json()
+                if isinstance(body, Mapping):
+                    flat = {k: v for k, v in body.items() if not isinstance(v, (Mapping, list))}
+                    self.reference_created |= {str(v) for _, v in identity_values(flat, self.rules)}
+        if not self.reference_is_a and recorded is None and a_exchange.reply is not None:
+            # no recorded reply (a generated case): A is the reference of B's identities
+            reference = a_exchange.reply
+        self.learn(request, reference, b_exchange, self.b)
+        method, template, operation_id = self.tiers.locate(request.method, request.path)
+        result = StepResult(len(self.results) + 1, label, request.method, template, operation_id, a_exchange, b_exchange)
+        if compared and a_exchange.reply is not None and b_exchange.reply is not None:
+            query = dict(request.query)
+            ordered = self.rules.ordered(request.method, template, query)
+            result.differences = compare(
+                a_exchange.reply,
+                b_exchange.reply,
+                rules=self.rules,
+                to_b=self._a_to_b,
+                written=self.written,
+                ordered=(ordered.source or ordered.operation) if ordered else None,
+            )
+            result.tier, result.source = self.tiers.judge(request.method, request.path, a_exchange.reply.status, b_exchange.reply.status)
+        self.note_written(request)
+        self.results.append(result)
+        return result
+
+    def _a_to_b(self, value: Any) -> Any:
+        """A's identity as B's: through the reference (A's value -> reference value -> B's value)."""
+        if self.reference_is_a:
+            return self.b.to_side(value)
+        for ref, mine in self.a.mapping.items():
+            if str(mine) == str(value):
+                return self.b.to_side(ref)
+        return self.b.to_side(value)
+
+
+def _credential(side: Side, key: str) -> str | None:
+    value = side.credentials.get(key) or side.credentials.get(key.lower())
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def _scheme_secret(side: Side, scheme: str) -> str | None:
+    lower = scheme.lower()
+    if lower == "bearer":
+        return side.secrets.get("access_token") or _credential(side, "access_token")
+    if lower == "token":
+        return side.secrets.get("token") or _credential(side, "token")
+    if lower == "service-api-key":
+        return _credential(side, "api_key")
+    return None
+
+
+def curl(exchange: Exchange) -> str:
+    return curl_for(exchange.request) if exchange.request is not None else ""

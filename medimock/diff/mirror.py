@@ -1,0 +1,82 @@
+"""pytest plugin of ``medimock diff --scenario workflows``: every request the suite sends to A goes to B too.
+
+Loaded in the child pytest (``-p medimock.diff.mirror``) with ``MEDIMOCK_DIFF_CONFIG`` naming the
+diff's configuration. It wraps ``requests.adapters.HTTPAdapter.send``: a request to A's root is
+sent to A as the suite asked (the suite sees A's reply only), then translated and sent to B by the
+lockstep engine, and the pair compared. Calls of A's control API (``/__mock__/...``: simulated
+uploads, credentials) are mirrored to B's when B is a medimock, for the identities only, not compared.
+The step records are written as JSON when the session ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+import pytest
+import requests
+import requests.adapters
+
+from .compare import Reply
+from .engine import Exchange, Lockstep, StepRequest
+from .report import result_record
+from .setup import build_lockstep
+
+_state: dict[str, Any] = {}
+_local = threading.local()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = os.environ.get("MEDIMOCK_DIFF_CONFIG")
+    if not path:
+        return
+    with open(path) as handle:
+        settings = json.load(handle)
+    lockstep = build_lockstep(settings, reference_is_a=True)
+    _state.update(settings=settings, lockstep=lockstep, test="(set-up)", lock=threading.Lock(), original=requests.adapters.HTTPAdapter.send)
+    requests.adapters.HTTPAdapter.send = _send  # type: ignore[method-assign]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _state["test"] = item.nodeid
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "lockstep" not in _state:
+        return
+    requests.adapters.HTTPAdapter.send = _state["original"]  # type: ignore[method-assign]
+    lockstep: Lockstep = _state["lockstep"]
+    records = [result_record(result) for result in lockstep.results]
+    notes = []
+    leftover = sorted(lockstep.b.created - lockstep.b.deleted)
+    if leftover:
+        notes.append(f"B: objects the diff created and the scenario did not delete: {', '.join(leftover[:20])}")
+    with open(_state["settings"]["out"], "w") as handle:
+        json.dump({"steps": records, "notes": notes}, handle)
+
+
+def _send(adapter: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+    original = _state["original"]
+    lockstep: Lockstep = _state["lockstep"]
+    root = lockstep.a.root.rstrip("/")
+    url = request.url or ""
+    if getattr(_local, "busy", False) or not (url == root or url.startswith(root + "/")):
+        return original(adapter, request, *args, **kwargs)  # type: ignore[no-any-return]
+    response = original(adapter, request, *args, **kwargs)
+    _local.busy = True
+    try:
+        reply = Reply(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content)
+        body = request.body.encode("utf-8") if isinstance(request.body, str) else (request.body or b"")
+        if not isinstance(body, bytes):  # a streamed body: not mirrored
+            return response
+        step = StepRequest.from_url(request.method or "GET", url, root, dict(request.headers), body)
+        control = step.path.startswith("/__mock__")
+        if control and not lockstep.b.control:
+            return response
+        with _state["lock"]:
+            lockstep.step(step, _state["test"], a_exchange=Exchange(request, reply), compared=not control)
+    finally:
+        _local.busy = False
+    return response
