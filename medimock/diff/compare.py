@@ -226,7 +226,7 @@ def _scalar(a: Any, b: Any, path: str, key: str | None, rules: Rules, to_b: Call
             return
         if string_kind(a) != string_kind(b):
             found.append(Difference("shape", path, f"a {string_kind(a)} against a {string_kind(b)}", _show(a), _show(b)))
-        elif mapped is not a and str(mapped) != str(a):  # A's identity maps to another of B's
+        elif str(a) in written and str(mapped) != str(b):  # the scenario named this object: B names another
             found.append(Difference("value", path, "another object than the one the mapping names", _show(a), _show(b)))
         return
     if not isinstance(a, bool) and str(a) in written:  # the scenario wrote it: it must read back the same

@@ -116,16 +116,21 @@ def identity_values(value: Any, rules: Rules, key: str | None = None) -> list[tu
     return out
 
 
-def pair_values(ref: Any, side_value: Any, rules: Rules, side: Side, *, everything: bool = False, key: str | None = None) -> None:
-    """Learn the side's counterparts of the reference's identities found at the same places of two JSON values."""
+def pair_values(
+    ref: Any, side_value: Any, rules: Rules, side: Side, *, everything: bool = False, key: str | None = None, weak: bool = False
+) -> None:
+    """Learn the side's counterparts of the reference's identities found at the same places of two JSON values.
+
+    ``weak``: the reply of a read (the objects of two sides' lists need not correspond): only long
+    values (uuids, tokens) not mapped yet are learnt, never small numbers."""
     if isinstance(ref, Mapping) and isinstance(side_value, Mapping):
         for name, item in ref.items():
             if name in side_value:
-                pair_values(item, side_value[name], rules, side, everything=everything, key=str(name))
+                pair_values(item, side_value[name], rules, side, everything=everything, key=str(name), weak=weak)
         return
     if isinstance(ref, list) and isinstance(side_value, list):
         for x, y in zip(ref, side_value, strict=False):
-            pair_values(x, y, rules, side, everything=everything, key=key)
+            pair_values(x, y, rules, side, everything=everything, key=key, weak=weak)
         return
     if isinstance(ref, (Mapping, list)) or isinstance(side_value, (Mapping, list)) or ref is None or side_value is None:
         return
@@ -133,8 +138,10 @@ def pair_values(ref: Any, side_value: Any, rules: Rules, side: Side, *, everythi
         return
     if key is not None and key.lower() in _SECRET_FIELDS and isinstance(side_value, str):
         side.secrets[key.lower()] = side_value
+    if weak and (len(str(ref)) < _MIN_SUBSTRING or str(ref) in side.mapping):
+        return
     if everything or rules.is_identity(key) or (string_kind(ref) == "uuid" and string_kind(side_value) == "uuid"):
-        if str(ref) != REDACTED and str(ref) != str(side_value):
+        if str(ref) != REDACTED and (str(ref) != str(side_value) or not weak):  # equal: still the side's counterpart
             side.mapping[str(ref)] = side_value
         elif str(ref) == REDACTED and key is not None:
             side.secrets[key.lower()] = str(side_value)
@@ -311,7 +318,7 @@ class Lockstep:
         if not isinstance(ref_body, (Mapping, list)) or not isinstance(body, (Mapping, list)):
             pass
         else:
-            pair_values(ref_body, body, self.rules, side)
+            pair_values(ref_body, body, self.rules, side, weak=request.method == "GET" or not 200 <= reply.status < 300)
         ref_location, location = reference.headers.get("location"), reply.headers.get("location")
         if ref_location and location:
             for x, y in zip(urlsplit(ref_location).path.split("/"), urlsplit(location).path.split("/"), strict=False):
@@ -339,7 +346,7 @@ class Lockstep:
         elif isinstance(value, list):
             for item in value:
                 self._collect(item, key)
-        elif value is not None and not isinstance(value, bool) and not self.rules.is_identity(key):
+        elif value is not None and not isinstance(value, bool):
             if key is None or key.lower() not in _SECRET_FIELDS:
                 text = str(value)
                 if len(text) >= 2:

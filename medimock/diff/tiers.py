@@ -26,20 +26,26 @@ class Tiers:
         self.document: dict[str, Any] = read_document(path) if path else {}
         self.tags = SpecTags(self.document)
         self.index = load_index(api) if path else None
+        from medimock.target import MOUNTS
+
+        self.mount = MOUNTS.get(api, "")
+
+    def _match(self, method: str, path: str) -> Any:
+        if self.index is None:
+            return None
+        if self.mount and path.startswith(self.mount + "/"):
+            path = path[len(self.mount) :]
+        return self.index.match(method, path)
 
     def locate(self, method: str, path: str) -> tuple[str, str, str]:
         """(method, the spec's path template, operationId) of a request path from a target's root."""
-        if self.index is None:
-            return method, path, ""
-        found = self.index.match(method, path)
+        found = self._match(method, path)
         if found is None:
             return method, path, ""
-        return method, found.path, found.operation_id
+        return method, self.mount + found.path, found.operation_id
 
     def _operation(self, method: str, path: str) -> dict[str, Any] | None:
-        if self.index is None:
-            return None
-        found = self.index.match(method, path)
+        found = self._match(method, path)
         if found is None:
             return None
         operation = ((self.document.get("paths") or {}).get(found.path) or {}).get(method.lower())
