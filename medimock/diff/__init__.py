@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "compare every pair of replies after normalisation, and report each difference once: its kind, both curls, both "
         "replies, the step, and whether the vendor document decides who is right (a cited line) or it is a convention."
     )
-    parser.epilog = "exit codes: 0 no difference of a --fail-on kind, 1 such differences, 2 a usage error or a target that cannot be reached"
+    parser.epilog = (
+        "exit codes: 0 no difference of a --fail-on kind, 1 such differences, 2 a usage error or a target that cannot be reached"
+    )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--api", required=True, choices=ALL_APIS, help="the API to compare")
     parser.add_argument("--a", required=True, metavar="URL", help="root of target A (serving the API at medimock's mounts)")

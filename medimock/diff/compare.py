@@ -203,7 +203,9 @@ def _list(
             found.append(Difference("order", items, f"the same items in another order ({ordered})", _show(a), _show(b)))
         kinds_a, kinds_b = {kind(x) for x in a}, {kind(x) for x in b}
         if kinds_a != kinds_b:
-            found.append(Difference("shape", items, f"items {'/'.join(sorted(kinds_a))} against {'/'.join(sorted(kinds_b))}", _show(a), _show(b)))
+            found.append(
+                Difference("shape", items, f"items {'/'.join(sorted(kinds_a))} against {'/'.join(sorted(kinds_b))}", _show(a), _show(b))
+            )
         return
     if a and b:
         _walk(a[0], b[0], items, key, rules, to_b, written, ordered, found)
@@ -213,7 +215,9 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _scalar(a: Any, b: Any, path: str, key: str | None, rules: Rules, to_b: Callable[[Any], Any], written: set[str], found: list[Difference]) -> None:
+def _scalar(
+    a: Any, b: Any, path: str, key: str | None, rules: Rules, to_b: Callable[[Any], Any], written: set[str], found: list[Difference]
+) -> None:
     if a == b:
         return
     if rules.is_volatile(key):

@@ -136,7 +136,7 @@ def pair_values(
         return
     if isinstance(ref, bool) or isinstance(side_value, bool):
         return
-    if key is not None and key.lower() in _SECRET_FIELDS and isinstance(side_value, str):
+    if not everything and key is not None and key.lower() in _SECRET_FIELDS and isinstance(side_value, str):
         side.secrets[key.lower()] = side_value
     if weak and (len(str(ref)) < _MIN_SUBSTRING or str(ref) in side.mapping):
         return
@@ -161,7 +161,7 @@ def pair_credentials(reference: Mapping[str, Any], side_credentials: Mapping[str
     pair_values(dict(reference), dict(side_credentials), rules, side, everything=True)
     for key, value in side_credentials.items():
         if key.lower() in _SECRET_FIELDS and isinstance(value, str):
-            side.secrets.setdefault(key.lower(), value)
+            side.secrets[key.lower()] = value
 
 
 class Lockstep:
@@ -237,7 +237,9 @@ class Lockstep:
         return translated
 
     def _destructive(self, request: StepRequest) -> bool:
-        return request.method in ("DELETE", "PUT", "PATCH") or (request.method == "POST" and bool(_DESTRUCTIVE_COMMAND.search(request.path)))
+        return request.method in ("DELETE", "PUT", "PATCH") or (
+            request.method == "POST" and bool(_DESTRUCTIVE_COMMAND.search(request.path))
+        )
 
     def _named(self, request: StepRequest) -> list[str]:
         values = [segment for segment in request.path.split("/") if segment]
@@ -284,9 +286,13 @@ class Lockstep:
             return [self._json(v, side, key) for v in value]
         if isinstance(value, str) and value == REDACTED and key:
             return side.secrets.get(key.lower()) or _credential(side, key) or value
-        if value is not None and not isinstance(value, bool) and str(value) in side.mapping:
-            if self.rules.is_identity(key) or (isinstance(value, str) and len(value) >= _MIN_SUBSTRING):
-                return side.mapping[str(value)]
+        if (
+            value is not None
+            and not isinstance(value, bool)
+            and str(value) in side.mapping
+            and (self.rules.is_identity(key) or (isinstance(value, str) and len(value) >= _MIN_SUBSTRING))
+        ):
+            return side.mapping[str(value)]
         return value
 
     # -- sending -------------------------------------------------------------------------------
@@ -346,11 +352,10 @@ class Lockstep:
         elif isinstance(value, list):
             for item in value:
                 self._collect(item, key)
-        elif value is not None and not isinstance(value, bool):
-            if key is None or key.lower() not in _SECRET_FIELDS:
-                text = str(value)
-                if len(text) >= 2:
-                    self.written.add(text)
+        elif value is not None and not isinstance(value, bool) and (key is None or key.lower() not in _SECRET_FIELDS):
+            text = str(value)
+            if len(text) >= 2:
+                self.written.add(text)
 
     def step(
         self,
@@ -383,7 +388,7 @@ class Lockstep:
             # no recorded reply (a generated case): A is the reference of B's identities
             reference = a_exchange.reply
         self.learn(request, reference, b_exchange, self.b)
-        method, template, operation_id = self.tiers.locate(request.method, request.path)
+        _, template, operation_id = self.tiers.locate(request.method, request.path)
         result = StepResult(len(self.results) + 1, label, request.method, template, operation_id, a_exchange, b_exchange)
         if compared and a_exchange.reply is not None and b_exchange.reply is not None:
             query = dict(request.query)
@@ -428,4 +433,4 @@ def _scheme_secret(side: Side, scheme: str) -> str | None:
 
 
 def curl(exchange: Exchange) -> str:
-    return curl_for(exchange.request) if exchange.request is not None else ""
+    return curl_for(exchange.request) if exchange.request is not None else ""  # type: ignore[arg-type]

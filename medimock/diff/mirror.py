@@ -36,7 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = json.load(handle)
     lockstep = build_lockstep(settings, reference_is_a=True)
     _state.update(settings=settings, lockstep=lockstep, test="(set-up)", lock=threading.Lock(), original=requests.adapters.HTTPAdapter.send)
-    requests.adapters.HTTPAdapter.send = _send  # type: ignore[method-assign]
+    requests.adapters.HTTPAdapter.send = _send  # type: ignore[method-assign,assignment]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -63,7 +63,7 @@ def _send(adapter: requests.adapters.HTTPAdapter, request: requests.PreparedRequ
     root = lockstep.a.root.rstrip("/")
     url = request.url or ""
     if getattr(_local, "busy", False) or not (url == root or url.startswith(root + "/")):
-        return original(adapter, request, *args, **kwargs)  # type: ignore[no-any-return]
+        return original(adapter, request, *args, **kwargs)
     response = original(adapter, request, *args, **kwargs)
     _local.busy = True
     try:

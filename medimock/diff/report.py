@@ -50,7 +50,7 @@ def aggregate(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found: dict[tuple[str, ...], dict[str, Any]] = {}
     for step in steps:
         for difference in step["differences"]:
-            detail = difference["detail"] if difference["kind"] != "status" else difference["detail"]
+            detail = difference["detail"]
             key = (difference["kind"], step["method"], step["template"], difference["where"], detail)
             if key in found:
                 found[key]["occurrences"] += 1
@@ -71,11 +71,11 @@ def aggregate(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def build(api: str, a: str, b: str, scenarios: list[str], steps: list[dict[str, Any]], notes: list[str], fail_on: set[str]) -> dict[str, Any]:
+def build(
+    api: str, a: str, b: str, scenarios: list[str], steps: list[dict[str, Any]], notes: list[str], fail_on: set[str]
+) -> dict[str, Any]:
     differences = aggregate(steps)
-    skipped = [
-        f"step {s['index']} ({s['label']}): {s[x]['skipped']}" for s in steps for x in ("a", "b") if s[x]["skipped"]
-    ]
+    skipped = [f"step {s['index']} ({s['label']}): {s[x]['skipped']}" for s in steps for x in ("a", "b") if s[x]["skipped"]]
     errors = [f"step {s['index']} ({s['label']}): {x.upper()}: {s[x]['error']}" for s in steps for x in ("a", "b") if s[x]["error"]]
     return {
         "api": api,
@@ -153,7 +153,17 @@ def html_page(report: dict[str, Any]) -> str:
         "<tr>"
         + "".join(
             f"<td>{html.escape(str(value))}</td>"
-            for value in (number, d["kind"], d["operation"], d["where"], d["detail"], d["a"], d["b"], f"{d['tier']}: {d['source']}", d["occurrences"])
+            for value in (
+                number,
+                d["kind"],
+                d["operation"],
+                d["where"],
+                d["detail"],
+                d["a"],
+                d["b"],
+                f"{d['tier']}: {d['source']}",
+                d["occurrences"],
+            )
         )
         + "</tr>"
         for number, d in enumerate(report["differences"], 1)
@@ -192,13 +202,17 @@ def junit(report: dict[str, Any]) -> str:
     if not report["differences"]:
         ET.SubElement(suite, "testcase", classname=f"diff.{report['api']}", name="no differences")
     for d in report["differences"]:
-        case = ET.SubElement(suite, "testcase", classname=f"diff.{report['api']}.{d['kind']}", name=f"{d['operation']} {d['where']}".strip())
+        case = ET.SubElement(
+            suite, "testcase", classname=f"diff.{report['api']}.{d['kind']}", name=f"{d['operation']} {d['where']}".strip()
+        )
         text = f"{d['detail']}\nA: {d['a']}\nB: {d['b']}\nwho decides: {d['tier']}: {d['source']}\n\n{d['a_side']['curl']}\n{d['b_side']['curl']}"
         if d["kind"] in report["fail_on"]:
             ET.SubElement(case, "failure", message=f"{d['kind']}: {d['detail']}").text = text
         else:
             ET.SubElement(case, "skipped", message=f"{d['kind']} (not gating): {d['detail']}").text = text
-    return ET.tostring(ET.Element("testsuites", {}), encoding="unicode").replace("<testsuites />", "<testsuites>" + ET.tostring(suite, encoding="unicode") + "</testsuites>")
+    return ET.tostring(ET.Element("testsuites", {}), encoding="unicode").replace(
+        "<testsuites />", "<testsuites>" + ET.tostring(suite, encoding="unicode") + "</testsuites>"
+    )
 
 
 def write(report: dict[str, Any], folder: str | Path) -> list[Path]:

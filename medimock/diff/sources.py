@@ -59,12 +59,16 @@ def run_recording(lockstep: Lockstep, path: str | Path, api: str) -> list[str]:
             continue
         data = body_bytes(request.get("body"))
         if data is None:
-            notes.append(f"line {number}: {request['method']} {request['path']}: the body was not kept (multipart or omitted), not replayed")
+            notes.append(
+                f"line {number}: {request['method']} {request['path']}: the body was not kept (multipart or omitted), not replayed"
+            )
             continue
         headers = {str(k): str(v) for k, v in request.get("headers") or [] if str(k).lower() not in _SKIPPED_HEADERS}
         from urllib.parse import parse_qsl
 
-        step = StepRequest(request["method"].upper(), request["path"], parse_qsl(request.get("query") or "", keep_blank_values=True), headers, data)
+        step = StepRequest(
+            request["method"].upper(), request["path"], parse_qsl(request.get("query") or "", keep_blank_values=True), headers, data
+        )
         recorded_body = body_bytes(response.get("body")) or b""
         recorded = Reply(int(response["status"]), {str(k).lower(): str(v) for k, v in response.get("headers") or []}, recorded_body)
         lockstep.step(step, f"recording line {number}", recorded=recorded)
@@ -82,10 +86,10 @@ def _read_only(method: str, path: str) -> bool:
 def run_property(lockstep: Lockstep, api: str, *, seed: int, examples: int, max_operations: int | None = None) -> list[str]:
     """The same seeded schemathesis cases, positive then negative, sent to both sides."""
     import hypothesis
+    import schemathesis
     from hypothesis import HealthCheck, given, settings
     from schemathesis import GenerationMode
 
-    import schemathesis
     from medimock.target import MOUNTS
     from mockserver.spec import available_specs
 
@@ -94,9 +98,9 @@ def run_property(lockstep: Lockstep, api: str, *, seed: int, examples: int, max_
         raise SourceError(f"no spec for {api}")
     schema = schemathesis.openapi.from_path(str(spec))
     mount = MOUNTS.get(api, "")
-    operations = []
+    operations: list[Any] = []
     for result in schema.get_all_operations():
-        operation = result.ok() if hasattr(result, "ok") else result
+        operation: Any = result.ok() if hasattr(result, "ok") else result
         if operation is None or not _read_only(operation.method, operation.path):
             continue
         if "/__mock__" in operation.path:
@@ -120,13 +124,15 @@ def run_property(lockstep: Lockstep, api: str, *, seed: int, examples: int, max_
                 phases=[hypothesis.Phase.generate],
             )
             @given(case=operation.as_strategy(generation_mode=mode))
-            def collect(case: Any) -> None:
-                cases.append(case)
+            def collect(case: Any, found: list[Any] = cases) -> None:
+                found.append(case)
 
             try:
                 collect()
-            except Exception as exc:  # an operation schemathesis cannot generate for: noted, not fatal
-                notes.append(f"{operation.method.upper()} {operation.path} ({mode.value}): no cases ({type(exc).__name__}: {str(exc)[:120]})")
+            except Exception as exc:  # noqa: BLE001 - an operation schemathesis cannot generate for: noted, not fatal
+                notes.append(
+                    f"{operation.method.upper()} {operation.path} ({mode.value}): no cases ({type(exc).__name__}: {str(exc)[:120]})"
+                )
                 continue
             for number, case in enumerate(cases[:examples], 1):
                 kwargs = case.as_transport_kwargs(base_url="http://diff.invalid" + mount)
@@ -147,7 +153,9 @@ def run_property(lockstep: Lockstep, api: str, *, seed: int, examples: int, max_
                 path = urlsplit(url).path
                 query = "&".join(filter(None, [urlsplit(url).query, urlencode(params, doseq=True)]))
                 full = "http://diff.invalid" + path + ("?" + query if query else "")
-                step = StepRequest.from_url(case.method, full, "http://diff.invalid", headers, body if isinstance(body, (bytes, str)) else None)
+                step = StepRequest.from_url(
+                    case.method, full, "http://diff.invalid", headers, body if isinstance(body, (bytes, str)) else None
+                )
                 step = lockstep.authenticate(step)
                 lockstep.step(step, f"{operation.method.upper()} {operation.path} {mode.value} case {number} (seed {seed})")
     return notes
@@ -162,7 +170,9 @@ WORKFLOW_FILES = {
 }
 
 
-def run_workflows(config: dict[str, Any], api: str, *, select: str | None = None, timeout: float = 1800) -> tuple[list[dict[str, Any]], list[str]]:
+def run_workflows(
+    config: dict[str, Any], api: str, *, select: str | None = None, timeout: float = 1800
+) -> tuple[list[dict[str, Any]], list[str]]:
     """The API's contract workflows against A in a child pytest, mirrored to B; returns the step records and notes."""
     from medimock.contract import child_environment, suites_root
 
@@ -171,7 +181,10 @@ def run_workflows(config: dict[str, Any], api: str, *, select: str | None = None
         out = Path(folder) / "steps.json"
         config_path.write_text(json.dumps({**config, "out": str(out)}))
         environ = dict(os.environ)
-        for variable in ("MEDIMOCK_CONTROL_URL", *(f"MEDIMOCK_{name.upper()}_URL" for name in ("clarius", "tscharts", "radiology", "ambra"))):
+        for variable in (
+            "MEDIMOCK_CONTROL_URL",
+            *(f"MEDIMOCK_{name.upper()}_URL" for name in ("clarius", "tscharts", "radiology", "ambra")),
+        ):
             environ.pop(variable, None)
         environ.update(
             MEDIMOCK_TARGET=config["a"]["root"],

@@ -56,7 +56,12 @@ DEFECTS = [
     ("tscharts", "tscharts.get_missing_type", "test_image_lifecycle", [("shape", "GET /tscharts/v1/image/{id}/", "$.type")]),
     ("tscharts", "tscharts.sort_ascending", "test_image_lifecycle", [("order", "GET /tscharts/v1/image/", "$[]")]),
     ("tscharts", "tscharts.login_id_integer", "test_login", [("shape", "POST /tscharts/v1/login/", "$.id")]),
-    ("radiology", "radiology.expires_in_string", "test_expired_token_is_rejected", [("shape", "GET /radiology/oauth2/token", "$.expires_in")]),
+    (
+        "radiology",
+        "radiology.expires_in_string",
+        "test_expired_token_is_rejected",
+        [("shape", "GET /radiology/oauth2/token", "$.expires_in")],
+    ),
     ("ambra", "ambra.study_get_drops_study_uid", "test_study_lifecycle", [("shape", "POST /api/v3/study/get", "$.study_uid")]),
 ]
 
