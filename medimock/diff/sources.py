@@ -124,8 +124,8 @@ def run_property(lockstep: Lockstep, api: str, *, seed: int, examples: int, max_
                 phases=[hypothesis.Phase.generate],
             )
             @given(case=operation.as_strategy(generation_mode=mode))
-            def collect(case: Any, found: list[Any] = cases) -> None:
-                found.append(case)
+            def collect(case: Any) -> None:
+                cases.append(case)  # noqa: B023 - run at once, inside this iteration
 
             try:
                 collect()
