@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from medimock.contract import unreachable
 
     from . import report as reporting
+    from .roles import pair_by_role
     from .rules import RulesError, load_rules
     from .setup import build_lockstep, side_settings
     from .sources import SourceError, run_property, run_recording, run_workflows
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"medimock diff: {exc}", file=sys.stderr)
         return 2
     steps: list[dict[str, Any]] = []
-    notes: list[str] = []
+    notes: list[str] = [f"pairing: {note}" for note in pair_by_role(args.api, settings["a"], settings["b"])]
     try:
         for scenario in scenarios:
             if scenario == "workflows":
@@ -120,9 +121,7 @@ def run(args: argparse.Namespace) -> int:
                 notes += run_recording(lockstep, args.recording, args.api)
             else:
                 notes += run_property(lockstep, args.api, seed=args.seed, examples=args.examples, max_operations=args.max_operations)
-            leftover = sorted((lockstep.a.created - lockstep.a.deleted) | (lockstep.b.created - lockstep.b.deleted))
-            if leftover:
-                notes.append(f"{scenario}: objects created and not deleted by the scenario: {', '.join(leftover[:20])}")
+            notes += [f"{scenario}: cleanup: {line}" for line in lockstep.cleanup_report()]
             offset = len(steps)
             for result in lockstep.results:
                 result.index += offset

@@ -57,6 +57,8 @@ class Difference:
     a: str = ""
     b: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    tier: str = ""  # who decides it (set by the lockstep from the spec's tags)
+    source: str = ""
 
 
 def compare(

@@ -28,7 +28,7 @@ import requests
 from medimock.conformance.curl import curl_for
 
 from .compare import Difference, Reply, compare
-from .rules import Rules, string_kind
+from .rules import Cleanup, Rules, string_kind
 
 REDACTED = "[redacted]"
 _DESTRUCTIVE_COMMAND = re.compile(r"/(delete|set|update|edit|purge|remove|revoke|share|move)[^/]*/?$", re.IGNORECASE)
@@ -74,6 +74,8 @@ class Side:
     mapping: dict[str, Any] = field(default_factory=dict)  # reference value (as text) -> this side's value
     created: set[str] = field(default_factory=set)  # identities this side created during the diff (as text)
     deleted: set[str] = field(default_factory=set)
+    objects: dict[str, Cleanup] = field(default_factory=dict)  # objects this side created (a cleanup rule's create), not deleted yet
+    removed_early: list[str] = field(default_factory=list)  # objects only this side created, deleted at once
     secrets: dict[str, str] = field(default_factory=dict)  # the side's current sid, access_token...
     session: requests.Session = field(default_factory=requests.Session)
 
@@ -229,11 +231,17 @@ class Lockstep:
                 except UnicodeDecodeError:
                     pass
         translated = StepRequest(request.method, path, query, headers, body)
-        if not identity_side and self._destructive(request):
+        if not identity_side:
             named = [value for value in self._named(request) if value in self.reference_created]
-            missing = [value for value in named if value not in side.mapping and not (self.reference_is_a and side is self.a)]
+            missing = [value for value in named if value not in side.mapping]
             if missing:
-                return f"not sent to {side.name}: it changes {', '.join(missing[:3])}, which {side.name} has no counterpart of"
+                # the object was not created on this side (an earlier step differed): the step would only repeat
+                # that difference, and a change would address an object the diff did not create
+                what = "changes" if self._destructive(request) else "names"
+                return (
+                    f"not sent to {side.name}: it {what} {', '.join(missing[:3])}, which {side.name} has no counterpart of "
+                    "(its creation differed at an earlier step)"
+                )
         return translated
 
     def _destructive(self, request: StepRequest) -> bool:
@@ -292,7 +300,7 @@ class Lockstep:
             and str(value) in side.mapping
             and (self.rules.is_identity(key) or (isinstance(value, str) and len(value) >= _MIN_SUBSTRING))
         ):
-            return side.mapping[str(value)]
+            return _same_type(value, side.mapping[str(value)])
         return value
 
     # -- sending -------------------------------------------------------------------------------
@@ -316,8 +324,7 @@ class Lockstep:
         if request.method in ("POST", "PUT") and 200 <= reply.status < 300 and isinstance(body, Mapping):
             for _, value in identity_values({k: v for k, v in body.items() if not isinstance(v, (Mapping, list))}, self.rules):
                 side.created.add(str(value))
-        if request.method == "DELETE" and 200 <= reply.status < 300:
-            side.deleted.update(segment for segment in request.path.split("/") if segment in side.created)
+        self._track_objects(exchange, side)
         if reference is None:
             return
         ref_body = reference.json()
@@ -330,6 +337,81 @@ class Lockstep:
             for x, y in zip(urlsplit(ref_location).path.split("/"), urlsplit(location).path.split("/"), strict=False):
                 if x != y and x and y:
                     side.mapping[x] = y
+
+    def _track_objects(self, exchange: Exchange, side: Side) -> None:
+        """The objects the side itself created (a cleanup rule's create) and deleted, from what was sent to it."""
+        reply, sent = exchange.reply, exchange.request
+        if reply is None or sent is None or not 200 <= reply.status < 300:
+            return
+        root = side.root.rstrip("/")
+        url = sent.url or ""
+        path = urlsplit(url[len(root) :] if url.startswith(root) else url).path
+        method = (sent.method or "GET").upper()
+        _, template, _ = self.tiers.locate(method, path)
+        rule = self.rules.cleanup_of(method, template)
+        body = reply.json()
+        if rule is not None and isinstance(body, Mapping) and body.get(rule.field) not in (None, ""):
+            side.objects[str(body[rule.field])] = rule
+        if self.rules.deletes(method, template) or method == "DELETE":
+            raw = sent.body.encode() if isinstance(sent.body, str) else (sent.body or b"")
+            named = set(path.split("/"))
+            if isinstance(raw, bytes):
+                named |= {v for _, v in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)}
+            for value in named & set(side.objects):
+                del side.objects[value]
+                side.deleted.add(value)
+
+    def cleanup(self) -> list[str]:
+        """Delete, on each side, the objects it created that the scenario did not delete (the documented delete
+        of the cleanup rules, nothing else); returns what could not be deleted."""
+        left = []
+        for side in (self.a, self.b):
+            if side.objects and self.api == "ambra":
+                self._fresh_sid(side)
+            left += self._delete(side, dict(side.objects))
+        return left
+
+    def cleanup_report(self) -> list[str]:
+        """Run the cleanup; what it deleted and what it could not, as notes of the report."""
+        before = {side.name: dict(side.objects) for side in (self.a, self.b)}
+        left = self.cleanup()
+        lines = []
+        for side in (self.a, self.b):
+            if side.removed_early:
+                lines.append(
+                    f"{side.name}: deleted at once {len(side.removed_early)} object(s) only {side.name} created "
+                    f"(the other side refused the create): {', '.join(side.removed_early[:20])}"
+                )
+            done = [value for value in before[side.name] if value not in side.objects]
+            if done:
+                lines.append(f"{side.name}: deleted {len(done)} object(s) the scenario created and did not delete: {', '.join(done[:20])}")
+        if left:
+            lines += [f"NOT DELETED: {line}" for line in left]
+        return lines
+
+    def _fresh_sid(self, side: Side) -> None:
+        """A session of the side's own for the cleanup (the scenario may have logged its session out)."""
+        login, password = _credential(side, "login"), _credential(side, "password")
+        if not login or not password:
+            return
+        body = urlencode([("login", login), ("password", password)]).encode()
+        request = StepRequest("POST", "/api/v3/session/login", [], {"Content-Type": "application/x-www-form-urlencoded"}, body)
+        reply = self.send(request, side).reply
+        sid = reply.json() if reply is not None and reply.status == 200 else None
+        if isinstance(sid, Mapping) and isinstance(sid.get("sid"), str):
+            side.secrets["sid"] = sid["sid"]
+
+    def _own(self, request: StepRequest, side: Side) -> StepRequest:
+        """A request of the side's own (its own identities): only the credentials filled in."""
+        query = [(k, self._field(k, v, side, True)) for k, v in request.query]
+        headers = {k: self._header(k, v, side, True) for k, v in request.headers.items()}
+        if side.auth and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = side.auth
+        body = request.body
+        if body and request.content_type == "application/x-www-form-urlencoded":
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+            body = urlencode([(k, self._field(k, v, side, True)) for k, v in pairs]).encode()
+        return StepRequest(request.method, request.path, query, headers, body)
 
     def note_written(self, request: StepRequest) -> None:
         """Scalars the scenario sends in a body are values it can read back (compared by value)."""
@@ -367,6 +449,7 @@ class Lockstep:
         compared: bool = True,
     ) -> StepResult:
         """One step: send (A's exchange may be given: the suite already sent it), learn, compare."""
+        objects_before = (set(self.a.objects), set(self.b.objects))
         if a_exchange is None:
             target_a = self.translate(request, self.a)
             a_exchange = Exchange(None, None, skipped=target_a) if isinstance(target_a, str) else self.send(target_a, self.a)
@@ -402,9 +485,55 @@ class Lockstep:
                 ordered=(ordered.source or ordered.operation) if ordered else None,
             )
             result.tier, result.source = self.tiers.judge(request.method, request.path, a_exchange.reply.status, b_exchange.reply.status)
+            for difference in result.differences:
+                difference.tier, difference.source = self.tiers.judge_difference(
+                    request.method,
+                    request.path,
+                    a_exchange.reply.status,
+                    b_exchange.reply.status,
+                    difference.kind,
+                    difference.where,
+                    difference.detail,
+                    len(request.body),
+                )
+        self._one_sided(a_exchange, b_exchange, objects_before)
         self.note_written(request)
         self.results.append(result)
         return result
+
+    def _one_sided(self, a: Exchange, b: Exchange, before: tuple[set[str], set[str]]) -> None:
+        """An object only one side created (the other refused the create) is deleted at once on that side, so that the
+        two sides' states stay comparable (a later list would only repeat the create's difference). A's objects in the
+        workflows are the suite's own: it deletes them."""
+
+        def ok(exchange: Exchange) -> bool:
+            return exchange.reply is not None and 200 <= exchange.reply.status < 300
+
+        for side, exchange, other, known in ((self.b, b, a, before[1]), (self.a, a, b, before[0])):
+            if side is self.a and self.reference_is_a:
+                continue
+            if ok(exchange) and not ok(other) and not other.skipped:
+                fresh = {value: rule for value, rule in side.objects.items() if value not in known}
+                if fresh:
+                    self._delete(side, fresh)
+
+    def _delete(self, side: Side, objects: Mapping[str, Cleanup]) -> list[str]:
+        left = []
+        for value, rule in objects.items():
+            method, _, path = rule.delete.partition(" ")
+            request = StepRequest(method.upper(), path.replace("{id}", value))
+            if rule.form:
+                request.body = urlencode([(k, v.replace("{id}", value)) for k, v in rule.form]).encode()
+                request.headers["Content-Type"] = "application/x-www-form-urlencoded"
+            exchange = self.send(self._own(self.authenticate(request), side), side)
+            if exchange.reply is not None and (200 <= exchange.reply.status < 300 or exchange.reply.status in (404, 410)):
+                side.objects.pop(value, None)
+                side.deleted.add(value)
+                side.removed_early.append(value)
+            else:
+                why = exchange.error or f"{exchange.reply.status if exchange.reply else '?'}"
+                left.append(f"{side.name}: {rule.create.split(' ', 1)[1]} {value}: {rule.delete} answered {why}")
+        return left
 
     def _a_to_b(self, value: Any) -> Any:
         """A's identity as B's: through the reference (A's value -> reference value -> B's value)."""
@@ -414,6 +543,15 @@ class Lockstep:
             if str(mine) == str(value):
                 return self.b.to_side(ref)
         return self.b.to_side(value)
+
+
+def _same_type(reference: Any, mapped: Any) -> Any:
+    """The side's counterpart in the JSON type the reference used (a patient sent as "12" stays a string)."""
+    if isinstance(reference, str) and not isinstance(mapped, str):
+        return str(mapped)
+    if isinstance(reference, int) and isinstance(mapped, str) and mapped.isdigit():
+        return int(mapped)
+    return mapped
 
 
 def _credential(side: Side, key: str) -> str | None:

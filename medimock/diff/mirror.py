@@ -49,10 +49,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     requests.adapters.HTTPAdapter.send = _state["original"]  # type: ignore[method-assign]
     lockstep: Lockstep = _state["lockstep"]
     records = [result_record(result) for result in lockstep.results]
-    notes = []
-    leftover = sorted(lockstep.b.created - lockstep.b.deleted)
-    if leftover:
-        notes.append(f"B: objects the diff created and the scenario did not delete: {', '.join(leftover[:20])}")
+    notes = [f"workflows: cleanup: {line}" for line in lockstep.cleanup_report()]
     with open(_state["settings"]["out"], "w") as handle:
         json.dump({"steps": records, "notes": notes}, handle)
 

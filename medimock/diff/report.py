@@ -62,8 +62,8 @@ def aggregate(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "operation_id": step["operation_id"],
                 "step": step["index"],
                 "label": step["label"],
-                "tier": step["tier"],
-                "source": step["source"],
+                "tier": difference.get("tier") or step["tier"],
+                "source": difference.get("source") or step["source"],
                 "a_side": step["a"],
                 "b_side": step["b"],
                 "occurrences": 1,
@@ -88,6 +88,18 @@ def build(
         "gating": [d for d in differences if d["kind"] in fail_on],
         "fail_on": sorted(fail_on),
         "notes": notes + skipped + errors,
+        "log": [_log_entry(s) for s in steps],
+    }
+
+
+def _log_entry(step: dict[str, Any]) -> dict[str, Any]:
+    """One line per step in the JSON report: what was sent to each side and what came back."""
+    return {
+        "step": step["index"],
+        "label": step["label"],
+        "a": {"curl": step["a"]["curl"], "status": step["a"]["status"], "skipped": step["a"]["skipped"]},
+        "b": {"curl": step["b"]["curl"], "status": step["b"]["status"], "skipped": step["b"]["skipped"]},
+        "differences": len(step["differences"]),
     }
 
 

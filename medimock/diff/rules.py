@@ -8,6 +8,10 @@ A rule file is YAML (``medimock/diff/rules/<api>.yaml`` by default, ``--rules FI
       - {operation: "GET /tscharts/v1/image/", when_query: sort, source: "tscharts-image-api.txt: sort by image timestamp"}
     ignore_headers: [X-Request-Id]                # headers never compared (only Allow, Location,
                                                   # WWW-Authenticate, Retry-After are compared at all)
+    cleanup:                                      # the documented delete of what a create made: at the end of
+      - {create: "POST /tscharts/v1/image/", field: id, delete: "DELETE /tscharts/v1/image/{id}/"}   # the diff,
+      - {create: "POST /api/v3/study/add", field: uuid, delete: "POST /api/v3/study/delete", form: {uuid: "{id}"}}
+                                                  # what a side created and the scenario did not delete is deleted
 
 Names are matched with ``fnmatch`` against a JSON field's key (case-insensitive). A user file replaces
 the API's default file wholly, so copy the default and change it.
@@ -42,12 +46,24 @@ class OrderedList:
     source: str = ""
 
 
+@dataclass(frozen=True)
+class Cleanup:
+    """How an object a create operation made is deleted (the document's delete, nothing else)."""
+
+    create: str  # "POST /tscharts/v1/image/" (the spec's path template)
+    field: str  # the created object's identity in the create reply ("id", "uuid", "prefix")
+    delete: str  # "DELETE /tscharts/v1/image/{id}/" or "POST /api/v3/study/delete"
+    form: tuple[tuple[str, str], ...] = ()  # a form body of the delete ("{id}" is the identity)
+    source: str = ""
+
+
 @dataclass
 class Rules:
     identity_fields: tuple[str, ...] = DEFAULT_IDENTITY
     volatile_fields: tuple[str, ...] = DEFAULT_VOLATILE
     ordered_lists: tuple[OrderedList, ...] = ()
     ignore_headers: frozenset[str] = frozenset()
+    cleanup: tuple[Cleanup, ...] = ()
     origin: str = "built-in defaults"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -56,6 +72,12 @@ class Rules:
 
     def is_volatile(self, key: str | None) -> bool:
         return key is not None and any(fnmatchcase(key.lower(), pattern) for pattern in self.volatile_fields)
+
+    def cleanup_of(self, method: str, template: str) -> Cleanup | None:
+        return next((rule for rule in self.cleanup if rule.create == f"{method.upper()} {template}"), None)
+
+    def deletes(self, method: str, template: str) -> bool:
+        return any(rule.delete.split("?", 1)[0] == f"{method.upper()} {template}" for rule in self.cleanup)
 
     def ordered(self, method: str, template: str, query: dict[str, str]) -> OrderedList | None:
         for rule in self.ordered_lists:
@@ -81,18 +103,29 @@ def load_rules(api: str, path: str | Path | None = None) -> Rules:
         raise RulesError(f"{file}: not YAML ({exc})") from exc
     if not isinstance(data, dict):
         raise RulesError(f"{file}: a mapping of rules expected")
-    unknown = set(data) - {"identity_fields", "volatile_fields", "ordered_lists", "ignore_headers", "description"}
+    unknown = set(data) - {"identity_fields", "volatile_fields", "ordered_lists", "ignore_headers", "cleanup", "description"}
     if unknown:
         raise RulesError(f"{file}: unknown rule {sorted(unknown)[0]!r}")
     try:
         ordered = tuple(OrderedList(**{str(k): v for k, v in item.items()}) for item in data.get("ordered_lists") or [])
     except TypeError as exc:
         raise RulesError(f"{file}: ordered_lists: {exc}") from exc
+    try:
+        cleanup = tuple(
+            Cleanup(
+                **{str(k): v for k, v in item.items() if k != "form"},
+                form=tuple((str(k), str(v)) for k, v in (item.get("form") or {}).items()),
+            )
+            for item in data.get("cleanup") or []
+        )
+    except (TypeError, AttributeError) as exc:
+        raise RulesError(f"{file}: cleanup: {exc}") from exc
     return Rules(
         identity_fields=DEFAULT_IDENTITY + tuple(str(x).lower() for x in data.get("identity_fields") or []),
         volatile_fields=DEFAULT_VOLATILE + tuple(str(x).lower() for x in data.get("volatile_fields") or []),
         ordered_lists=ordered,
         ignore_headers=frozenset(str(x).lower() for x in data.get("ignore_headers") or []),
+        cleanup=cleanup,
         origin=str(file),
     )
 

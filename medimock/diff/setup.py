@@ -18,6 +18,20 @@ def side_settings(name: str, root: str, *, auth: str | None, credentials: dict[s
     return {"name": name, "root": root.rstrip("/"), "auth": auth, "credentials": served, "control": found.control_url}
 
 
+def suite_environment(api: str, credentials: dict[str, Any]) -> dict[str, str]:
+    """A side's credentials as the contract suite reads them from its environment (lists comma-joined)."""
+    from medimock.target import CREDENTIAL_ENV
+
+    env = {}
+    for key, variable in CREDENTIAL_ENV.get(api, {}).items():
+        value = credentials.get(key)
+        if isinstance(value, list):
+            env[variable] = ",".join(str(item) for item in value)
+        elif isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) != "":
+            env[variable] = str(value)
+    return env
+
+
 def build_lockstep(settings: dict[str, Any], *, reference_is_a: bool) -> Lockstep:
     api = settings["api"]
     rules = load_rules(api, settings.get("rules"))

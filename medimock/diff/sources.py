@@ -192,8 +192,13 @@ def run_workflows(
             MEDIMOCK_CONFORMANCE_REPORT="off",
             MEDIMOCK_STRICT="0",
         )
-        for key, value in (config["a"].get("env") or {}).items():
-            environ[key] = str(value)
+        from medimock.target import CREDENTIAL_ENV
+
+        from .setup import suite_environment
+
+        for variable in CREDENTIAL_ENV.get(api, {}).values():  # the suite's inputs on A are A's own, not the caller's
+            environ.pop(variable, None)
+        environ.update(suite_environment(api, config["a"]["credentials"]))
         files = [f"contracts/{api}/{name}" for name in WORKFLOW_FILES[api]]
         command = [sys.executable, "-m", "pytest", *files, "-c", os.devnull, "--rootdir", str(suites_root()), "--import-mode=importlib"]
         command += ["-p", "no:cacheprovider", "-p", "medimock.diff.mirror", "-q", "--no-header", "-p", "no:randomly"]
