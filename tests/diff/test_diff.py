@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from medimock.target import EmbeddedMock
 
@@ -86,10 +88,204 @@ def test_fail_on_gates_only_the_chosen_kinds(tmp_path: Path, mocks: Any) -> None
 
 
 @pytest.mark.parametrize("api", ["tscharts", "clarius", "radiology"])
-def test_two_mocks_with_different_seeds_report_nothing(tmp_path: Path, mocks: Any, api: str) -> None:
+def test_two_mocks_with_different_seeds_report_nothing_property(tmp_path: Path, mocks: Any, api: str) -> None:
     a = mocks("--api", api, "--seed", "1")
     b = mocks("--api", api, "--seed", "2")
     code, report = diff(tmp_path, api, a, b, "--scenario", "property", "--examples", "3", "--seed", "7")
     assert report["compared"] > 10
     assert report["differences"] == [], json.dumps(report["differences"], indent=1)[:3000]
     assert code == 0
+
+
+def test_two_mocks_with_different_seeds_report_nothing_workflows(tmp_path: Path, mocks: Any) -> None:
+    """The whole tscharts workflow suite: each side's patients paired by role (with or without images), so the
+    seeds' different data give no difference; what B created is deleted (by the suite's mirrored deletes)."""
+    a = mocks("--api", "tscharts", "--seed", "1")
+    b = mocks("--api", "tscharts", "--seed", "2")
+    code, report = diff(tmp_path, "tscharts", a, b)
+    assert report["compared"] > 150
+    assert report["differences"] == [], json.dumps(report["differences"], indent=1)[:3000]
+    assert any(note.startswith("pairing: patients:") and "by role" in note for note in report["notes"])
+    assert not [note for note in report["notes"] if "NOT DELETED" in note or "not sent to" in note]
+    assert code == 0
+
+
+@pytest.fixture
+def django() -> Iterator[str]:
+    process = subprocess.Popen([sys.executable, str(SERVERS / "tscharts_django.py")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().split()[-1]
+    finally:
+        process.kill()
+        process.wait()
+
+
+DJANGO_CREDENTIALS = {
+    "token": "53f29e4dfc917c28a0e71f26525307250f1f8101",
+    "username": "clinician",
+    "password": "s3cret",
+    "patients": "12,13,14",
+    "clinics": "1,2",
+    "stations": "1,2,3",
+}
+# What servers/tscharts_django.py plants, each once: (kind, operation, where, detail, who decides)
+DJANGO_QUIRKS = {
+    # empty error bodies (plain Django views): the document shows no error body, a convention
+    ("body-presence", "GET /tscharts/v1/image/", "", "A answered a body, B an empty one", "convention"),
+    ("body-presence", "GET /tscharts/v1/image/{id}/", "", "A answered a body, B an empty one", "convention"),
+    ("body-presence", "DELETE /tscharts/v1/image/{id}/", "", "A answered a body, B an empty one", "convention"),
+    ("body-presence", "POST /tscharts/v1/image/", "", "A answered a body, B an empty one", "convention"),
+    ("body-presence", "POST /tscharts/v1/login/", "", "A answered a body, B an empty one", "convention"),
+    # an unknown route (/image/abc/) is Django's HTML 404 page
+    ("content-type", "GET /tscharts/v1/image/{id}/", "Content-Type", "application/json against text/html", "convention"),
+    # the missing field: the reference server never returns timestamp, which the schema declares optional
+    ("shape", "GET /tscharts/v1/image/{id}/", "$.timestamp", "field only on A", "convention"),
+    ("shape", "GET /tscharts/v1/image/", "$.timestamp", "field only on A", "convention"),
+    # another status for a mistake: ids sent as strings or floats coerced, data unchecked, station optional
+    # (created where the document says 400), a string patient coerced and then unknown, sort=yes / type=xray
+    # not refused (matches nothing: 404), clinic=abc a 500
+    ("status", "POST /tscharts/v1/image/", "", "400 against 200", "document"),
+    ("status", "POST /tscharts/v1/image/", "", "400 against 404", "document"),
+    ("status", "GET /tscharts/v1/image/", "", "400 against 404", "document"),
+    ("status", "GET /tscharts/v1/image/", "", "400 against 500", "document"),
+    # the 2.5 MiB body limit (DATA_UPLOAD_MAX_MEMORY_SIZE): the document names none
+    ("status", "POST /tscharts/v1/image/", "", "200 against 400", "convention"),
+}
+
+
+def test_mock_against_the_django_style_server(tmp_path: Path, mocks: Any, django: str) -> None:
+    a = mocks("--api", "tscharts")
+    code, report = diff(tmp_path, "tscharts", a, django, "--b-credentials", json.dumps(DJANGO_CREDENTIALS))
+    got = [(d["kind"], d["operation"], d["where"], d["detail"], d["tier"]) for d in report["differences"]]
+    assert sorted(got) == sorted(DJANGO_QUIRKS), json.dumps(report["differences"], indent=1)[:4000]
+    cited = [d for d in report["differences"] if d["tier"] == "document"]
+    assert all("tscharts-image-api.txt:" in d["source"] for d in cited)
+    # the patients paired by role: A's (25) cut to the server's 3, each without images on both sides
+    assert "pairing: patients: 3 pairs by role (A names 25, B 3); the others are left out on both sides" in report["notes"]
+    # what only B accepted was deleted at once (documented DELETE), nothing is left behind
+    assert any("deleted at once" in note for note in report["notes"]), report["notes"]
+    assert not [note for note in report["notes"] if "NOT DELETED" in note]
+    headers = {"Authorization": f"Token {DJANGO_CREDENTIALS['token']}"}
+    for patient in (12, 13, 14):
+        assert requests.get(f"{django}/tscharts/v1/image/", params={"patient": patient}, headers=headers, timeout=10).status_code == 404
+    assert code == 1
+
+
+def _record_a_client_session(upstream: str, recording: Path) -> None:
+    """A client's tscharts calls through the validating proxy (``medimock proxy --record``) in front of ``upstream``."""
+    from werkzeug.serving import make_server
+
+    from mockserver.cli import ProxyRequestHandler
+    from mockserver.proxy import ProxyConfig, ValidatingProxy
+    from mockserver.proxy_app import ProxyWsgiApp
+
+    credentials = requests.get(upstream + "/__mock__/credentials", timeout=10).json()["tscharts"]
+    proxy = ValidatingProxy(ProxyConfig(api="tscharts", upstream=upstream, port=0, record=str(recording)))
+    server = make_server("127.0.0.1", 0, ProxyWsgiApp(proxy), threaded=True, request_handler=ProxyRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        root = f"http://127.0.0.1:{server.port}/tscharts/v1"
+        login = requests.post(root + "/login/", json={"username": credentials["username"], "password": credentials["password"]}, timeout=10)
+        headers = {"Authorization": f"Token {login.json()['token']}"}
+        patient, clinic, station = credentials["patients"][-1], credentials["clinics"][0], credentials["stations"][0]
+        body = {"patient": patient, "clinic": clinic, "station": station, "type": "Xray", "data": "ABCDEFG"}
+        created = requests.post(root + "/image/", json=body, headers=headers, timeout=10).json()["id"]
+        requests.get(f"{root}/image/{created}/", headers=headers, timeout=10)
+        requests.get(root + "/image/", params={"patient": patient, "sort": "true"}, headers=headers, timeout=10)
+        requests.post(root + "/image/", json={**body, "type": "xray"}, headers=headers, timeout=10)  # a mistake: 400
+        requests.delete(f"{root}/image/{created}/", headers=headers, timeout=10)
+        requests.get(f"{root}/image/{created}/", headers=headers, timeout=10)  # gone: 404
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+        proxy.close()
+
+
+def test_recording_against_a_defect_variant(tmp_path: Path, mocks: Any) -> None:
+    """A recording made through the validating proxy, replayed to the mock and to a defect variant: the defect once."""
+    recording = tmp_path / "client.jsonl"
+    _record_a_client_session(mocks("--api", "tscharts"), recording)
+    lines = recording.read_text().splitlines()
+    assert len(lines) == 7 and "[redacted]" in recording.read_text()
+    a = mocks("--api", "tscharts")
+    b = mocks("--api", "tscharts", "--defect", "tscharts.get_missing_type")
+    code, report = diff(tmp_path, "tscharts", a, b, "--recording", str(recording))
+    assert report["compared"] == 7, report["notes"]
+    assert found(report) == [("shape", "GET /tscharts/v1/image/{id}/", "$.type")], json.dumps(report["differences"], indent=1)[:3000]
+    assert code == 1
+    assert not [note for note in report["notes"] if "NOT DELETED" in note or "not sent" in note], report["notes"]
+
+
+# Every `make mutation` defect with one workflow that meets it (-k). Defects the workflows source cannot see:
+# a webhook's payload goes to a receiver, not into a reply of A or B; the Clarius Research API's workflows are
+# contracts/clarius/test_research*.py, not the test_workflows.py the source runs.
+EVERY_DEFECT = {
+    "clarius.poll_missing_download_url": "test_pagination_walk",
+    "clarius.confirm_undocumented_status": "test_confirmation_then_confirmed_tokens",
+    "clarius.auth_ignored": "test_bad_credentials_are_401",
+    "clarius.create_key_without_secret": "test_api_key_lifecycle",
+    "clarius.settings_wrong_type": "test_settings_round_trip",
+    "clarius.poll_ignores_customer_filter": "test_customer_filter",
+    "clarius.poll_not_paginated": "test_pagination_walk",
+    "clarius.revoked_key_still_accepted": "test_api_key_lifecycle",
+    "clarius.poll_count_wrong": "test_pagination_walk",
+    "clarius.previous_link_wrong": "test_pagination_walk",
+    "clarius.download_wrong_request_uuid": "test_early_revision_download_by_exam",
+    "clarius.unknown_token_confirmed": "test_confirming_an_unknown_token_is_404",
+    "clarius.report_without_file_accepted": "test_report_upload",
+    "clarius.old_records_returned": "test_records_older_than_14_days_are_not_returned",
+    "tscharts.get_missing_type": "test_image_lifecycle",
+    "tscharts.auth_ignored": "test_bad_tokens_are_401",
+    "tscharts.newest_ignored": "test_image_lifecycle",
+    "tscharts.delete_keeps_image": "test_image_lifecycle",
+    "tscharts.empty_list_200": "test_image_lifecycle",
+    "tscharts.sort_ascending": "test_image_lifecycle",
+    "tscharts.login_id_integer": "test_login",
+    "radiology.scope_not_enforced": "test_wrong_scope_is_403",
+    "radiology.ack_ignored": "test_unacknowledged_reports_come_back",
+    "radiology.expired_token_accepted": "test_expired_token_is_rejected",
+    "radiology.other_org_visible": "test_other_organisation_orders_are_not_visible",
+    "radiology.status_not_most_recent": "test_status_of_a_study_is_its_most_recent_order",
+    "radiology.auth_ignored": "test_bad_tokens_are_401",
+    "radiology.expires_in_string": "test_expired_token_is_rejected",
+    "ambra.page_more_wrong": "test_study_list_paging_walk",
+    "ambra.filter_ignored": "test_generic_list_filter_and_sort",
+    "ambra.sort_ignored": "test_sort_by_one_field",
+    "ambra.missing_fields_subtype_empty": "test_missing_fields_lists_every_missing_field",
+    "ambra.logout_keeps_sid": "test_logout_invalidates_the_sid",
+    "ambra.not_permitted_ignored": "test_user_role_is_not_permitted",
+    "ambra.bundle_no_status_code": "test_bundle_templates_and_status_codes",
+    "ambra.expired_session_accepted": "test_expired_session_is_refused",
+    "ambra.study_get_drops_study_uid": "test_study_lifecycle",
+    "ambra.not_found_answers_200": "test_resource_lifecycle",
+    "ambra.page_count_string": "test_study_list_paging_walk",
+}
+NOT_SEEN_BY_WORKFLOWS = {
+    "clarius.webhook_missing_download_url",
+    "clarius.research_bundle_not_checked",
+    "clarius.research_processing_served",
+    "clarius.dicom_wrong_transfer_syntax",
+    "clarius.research_links_never_expire",
+}
+
+
+def test_every_defect_is_listed() -> None:
+    listed = subprocess.run([sys.executable, "-m", "mockserver", "defects"], capture_output=True, text=True, check=True)
+    assert {d["name"] for d in json.loads(listed.stdout)} == set(EVERY_DEFECT) | NOT_SEEN_BY_WORKFLOWS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("defect", "workflow"), sorted(EVERY_DEFECT.items()), ids=sorted(EVERY_DEFECT))
+def test_every_defect_is_a_difference(tmp_path: Path, mocks: Any, defect: str, workflow: str) -> None:
+    """Each defect, against the clean mock of the same seed, on one workflow that meets it: at least one difference,
+    each with both sides' curls and who decides it, and the diff gates on it."""
+    api = defect.split(".", 1)[0]
+    a = mocks("--api", api)
+    b = mocks("--api", api, "--defect", defect)
+    code, report = diff(tmp_path, api, a, b, "-k", workflow)
+    assert report["differences"], report["notes"]
+    assert all(d["tier"] in ("document", "convention", "undocumented") and d["b_side"]["curl"] for d in report["differences"])
+    assert code == 1
