@@ -17,7 +17,7 @@ FULL     ?=
 STRICT   ?=
 export PORT
 
-.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation lint-specs verify-specs diff
+.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation lint-specs verify-specs diff diff-defects
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -94,6 +94,10 @@ diff: $(STAMP)
 	$(if $(and $(API),$(A),$(B)),,$(error API=clarius|tscharts|radiology|ambra A=<url> B=<url> are required))
 	$(MEDIMOCK) diff --api $(API) --a $(A) --b $(B) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(RECORDING),--recording $(RECORDING)) \
 	  $(if $(FAIL_ON),--fail-on $(FAIL_ON)) $(ARGS)
+
+# make diff-defects: medimock diff of the mock against each `make mutation` defect variant (one workflow each; slow)
+diff-defects: $(STAMP)
+	MEDIMOCK_DIFF_EVERY_DEFECT=1 $(PY) -m pytest tests/diff -q -k test_every_defect $(PYTEST_ARGS)
 
 # make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
 mutation: $(STAMP)

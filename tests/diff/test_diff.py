@@ -9,6 +9,7 @@ narrow slice of a scenario (one workflow with -k, or a few property cases) to st
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -55,8 +56,6 @@ def found(report: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 DEFECTS = [
-    ("tscharts", "tscharts.get_missing_type", "test_image_lifecycle", [("shape", "GET /tscharts/v1/image/{id}/", "$.type")]),
-    ("tscharts", "tscharts.sort_ascending", "test_image_lifecycle", [("order", "GET /tscharts/v1/image/", "$[]")]),
     ("tscharts", "tscharts.login_id_integer", "test_login", [("shape", "POST /tscharts/v1/login/", "$.id")]),
     (
         "radiology",
@@ -278,6 +277,10 @@ def test_every_defect_is_listed() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("MEDIMOCK_DIFF_EVERY_DEFECT") != "1",
+    reason="39 diff runs (about 15 s each on 2 idle cores): `make diff-defects` runs them (MEDIMOCK_DIFF_EVERY_DEFECT=1)",
+)
 @pytest.mark.parametrize(("defect", "workflow"), sorted(EVERY_DEFECT.items()), ids=sorted(EVERY_DEFECT))
 def test_every_defect_is_a_difference(tmp_path: Path, mocks: Any, defect: str, workflow: str) -> None:
     """Each defect, against the clean mock of the same seed, on one workflow that meets it: at least one difference,
