@@ -34,6 +34,7 @@ REDACTED = "[redacted]"
 _DESTRUCTIVE_COMMAND = re.compile(r"/(delete|set|update|edit|purge|remove|revoke|share|move)[^/]*/?$", re.IGNORECASE)
 _SECRET_FIELDS = ("sid", "access_token", "token", "password", "client_secret", "api_key", "key")
 _NOT_FORWARDED = frozenset({"content-length", "host", "connection", "accept-encoding", "transfer-encoding", "keep-alive", "te", "upgrade"})
+_READ_COMMANDS = frozenset({"get", "list", "count", "user", "bundle", "login", "logout", "token", "permissions"})  # POSTs that read
 _MIN_SUBSTRING = 8  # mapped values at least this long are also replaced inside header values
 
 
@@ -131,7 +132,7 @@ def pair_values(
                 pair_values(item, side_value[name], rules, side, everything=everything, key=str(name), weak=weak)
         return
     if isinstance(ref, list) and isinstance(side_value, list):
-        for x, y in zip(ref, side_value, strict=False):
+        for x, y in _list_pairs(ref, side_value):
             pair_values(x, y, rules, side, everything=everything, key=key, weak=weak)
         return
     if isinstance(ref, (Mapping, list)) or isinstance(side_value, (Mapping, list)) or ref is None or side_value is None:
@@ -145,8 +146,39 @@ def pair_values(
     if everything or rules.is_identity(key) or (string_kind(ref) == "uuid" and string_kind(side_value) == "uuid"):
         if str(ref) != REDACTED and (str(ref) != str(side_value) or not weak):  # equal: still the side's counterpart
             side.mapping[str(ref)] = side_value
+            if string_kind(ref) == "url" and string_kind(side_value) == "url":  # a URL a reply points to: its path too
+                ref_path, side_path = urlsplit(str(ref)).path, urlsplit(str(side_value)).path
+                if ref_path != side_path and ref_path.count("/") > 1:
+                    side.mapping.setdefault(ref_path, side_path)
         elif str(ref) == REDACTED and key is not None:
             side.secrets[key.lower()] = str(side_value)
+
+
+def _media_kind(value: Any) -> tuple[str, ...]:
+    """The kinds of file the URLs of a list item point to (their extensions): a capture's image or clip."""
+    if isinstance(value, Mapping):
+        return tuple(kind for item in value.values() for kind in _media_kind(item))
+    if isinstance(value, str) and string_kind(value) == "url":
+        last = urlsplit(value).path.rstrip("/").rsplit("/", 1)[-1]
+        return (last.rsplit(".", 1)[-1].lower(),) if "." in last else ()
+    return ()
+
+
+def _list_pairs(ref: list[Any], side_value: list[Any]) -> list[tuple[Any, Any]]:
+    """The items of two lists that correspond: by position, or, when the items point to files (URLs with an
+    extension), each with the next unused item pointing to the same kind of file (an image with an image)."""
+    kinds = [_media_kind(item) for item in ref]
+    if not any(kinds):
+        return list(zip(ref, side_value, strict=False))
+    others = [_media_kind(item) for item in side_value]
+    used: set[int] = set()
+    pairs = []
+    for item, mine in zip(ref, kinds, strict=True):
+        match = next((i for i, other in enumerate(others) if i not in used and other == mine), None)
+        if match is not None:
+            used.add(match)
+            pairs.append((item, side_value[match]))
+    return pairs
 
 
 def harvest_secrets(value: Any, side: Side) -> None:
@@ -180,6 +212,8 @@ class Lockstep:
         self.results: list[StepResult] = []
         self.tiers = Tiers(api)
         self.reference_created: set[str] = set()
+        self.pointed: set[str] = set()  # paths of URLs the reference's replies pointed to (at an object: a uuid in it)
+        self.written_paths: set[str] = set()  # paths the scenario changed (PUT/PATCH/POST answered 2xx)
 
     # -- credentials of generated cases ------------------------------------------------------
     def login(self) -> None:
@@ -210,7 +244,14 @@ class Lockstep:
         """The side's version of a reference request, or why it is not sent to that side."""
         identity_side = self.reference_is_a and side is self.a
         segments = request.path.split("/")
-        if not identity_side:
+        if not identity_side and request.path in side.mapping:  # a URL a reply pointed to: the side's own
+            segments = str(side.mapping[request.path]).split("/")
+        elif not identity_side:
+            if request.path in self.pointed and not any(segment in side.mapping for segment in segments if segment):
+                return (
+                    f"not sent to {side.name}: the reference's reply pointed to {request.path}, and {side.name}'s "
+                    "reply had no counterpart (its object holds fewer such links)"
+                )
             segments = [str(side.to_side(unquoted)) if unquoted in side.mapping else unquoted for unquoted in segments]
         path = "/".join(segments)
         query = [(k, self._field(k, v, side, identity_side)) for k, v in request.query]
@@ -243,6 +284,20 @@ class Lockstep:
                     "(its creation differed at an earlier step)"
                 )
         return translated
+
+    def _about_created(self, request: StepRequest, reply: Reply) -> bool:
+        """Whether a step is about objects the scenario created or changed (the same on both sides), not about each
+        side's own data: it names one (path, identity fields), its reply holds one, or its path was written."""
+        if request.path in self.written_paths:
+            return True
+        secrets = {str(v) for side in (self.a, self.b) for v in side.secrets.values()}
+        created = self.reference_created - secrets - {str(v) for v in self.a.credentials.values() if isinstance(v, (str, int))}
+        if not created:
+            return False
+        if set(self._named(request)) & created:
+            return True
+        objects = _objects(reply.json(), self.rules)  # each object of the reply: the identities of its own fields
+        return bool(objects) and all(own & created for own in objects)
 
     def _destructive(self, request: StepRequest) -> bool:
         return request.method in ("DELETE", "PUT", "PATCH") or (
@@ -280,6 +335,8 @@ class Lockstep:
             return f"{scheme} {secret}" if secret else value
         if identity_side:
             return value
+        if name.lower() == "authorization" and value.lower().startswith("basic "):
+            return _basic(value, side)
         if name.lower() in ("authorization",) and side.auth and not self.reference_is_a:
             return side.auth
         for ref, mine in sorted(side.mapping.items(), key=lambda item: -len(item[0])):
@@ -473,7 +530,10 @@ class Lockstep:
         self.learn(request, reference, b_exchange, self.b)
         _, template, operation_id = self.tiers.locate(request.method, request.path)
         result = StepResult(len(self.results) + 1, label, request.method, template, operation_id, a_exchange, b_exchange)
+        if reference is not None:
+            self.pointed |= _pointed(reference.json())
         if compared and a_exchange.reply is not None and b_exchange.reply is not None:
+            about_created = self._about_created(request, a_exchange.reply)
             query = dict(request.query)
             ordered = self.rules.ordered(request.method, template, query)
             result.differences = compare(
@@ -481,9 +541,15 @@ class Lockstep:
                 b_exchange.reply,
                 rules=self.rules,
                 to_b=self._a_to_b,
-                written=self.written,
+                written=self.written if about_created else set(),
                 ordered=(ordered.source or ordered.operation) if ordered else None,
             )
+            if not about_created:  # each side's own objects: what their data explain is no difference
+                result.differences = [
+                    d
+                    for d in result.differences
+                    if not self.tiers.seeded_data(request.method, request.path, a_exchange.reply.status, d.kind, d.where, d.detail)
+                ]
             result.tier, result.source = self.tiers.judge(request.method, request.path, a_exchange.reply.status, b_exchange.reply.status)
             for difference in result.differences:
                 difference.tier, difference.source = self.tiers.judge_difference(
@@ -498,6 +564,11 @@ class Lockstep:
                 )
         self._one_sided(a_exchange, b_exchange, objects_before)
         self.note_written(request)
+        last = request.path.rstrip("/").rsplit("/", 1)[-1]
+        changed = request.method in ("PUT", "PATCH") or (request.method == "POST" and last not in _READ_COMMANDS)
+        changed = changed and not request.path.startswith("/__mock__")
+        if changed and a_exchange.reply is not None and 200 <= a_exchange.reply.status < 300:
+            self.written_paths.add(request.path)
         self.results.append(result)
         return result
 
@@ -543,6 +614,51 @@ class Lockstep:
             if str(mine) == str(value):
                 return self.b.to_side(ref)
         return self.b.to_side(value)
+
+
+def _objects(value: Any, rules: Rules) -> list[set[str]]:
+    """The objects of a reply that carry identities of their own (scalar fields that are identities), as those sets."""
+    found: list[set[str]] = []
+    if isinstance(value, Mapping):
+        own = {str(v) for k, v in value.items() if not isinstance(v, (Mapping, list)) and v is not None and rules.is_identity(str(k))}
+        if own:
+            found.append(own)
+        for item in value.values():
+            if isinstance(item, (Mapping, list)):
+                found += _objects(item, rules)
+    elif isinstance(value, list):
+        for item in value:
+            found += _objects(item, rules)
+    return found
+
+
+def _pointed(value: Any) -> set[str]:
+    """Paths of the URLs in a reply that point at an object (a uuid among their segments): media, downloads."""
+    found: set[str] = set()
+    if isinstance(value, Mapping):
+        for item in value.values():
+            found |= _pointed(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _pointed(item)
+    elif isinstance(value, str) and string_kind(value) == "url":
+        path = urlsplit(value).path
+        if any(string_kind(segment) == "uuid" for segment in path.split("/")):
+            found.add(path)
+    return found
+
+
+def _basic(value: str, side: Side) -> str:
+    """HTTP Basic credentials (``client_id:client_secret`` in base64) with the side's counterparts of both halves."""
+    import base64
+    import binascii
+
+    try:
+        user, sep, password = base64.b64decode(value.split(" ", 1)[1].strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError, IndexError):
+        return value
+    pair = f"{side.to_side(user)}{sep}{side.to_side(password)}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
 def _same_type(reference: Any, mapped: Any) -> Any:

@@ -61,9 +61,66 @@ ROLES: dict[str, dict[str, Probe | None]] = {
 }
 
 
+def _radiology_orders(side: dict[str, Any]) -> dict[str, tuple[str, str, tuple[str, ...]]] | None:
+    """The organisation's orders with unacknowledged reports (the batch poll: read-only), as
+    ``{orderId: (studyUid, status, report types)}``; None when the side cannot be read."""
+    credentials = side["credentials"]
+    fields = {
+        "grant_type": "client_credentials",
+        "client_id": credentials.get("client_id"),
+        "client_secret": credentials.get("client_secret"),
+    }
+    try:
+        token = requests.get(f"{side['root']}/radiology/oauth2/token", params=fields, timeout=30).json().get("access_token")
+        polled = requests.get(
+            f"{side['root']}/radiology/reports",
+            params={"organizationId": credentials.get("organization_id")},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()
+    except (requests.RequestException, ValueError, AttributeError):
+        return None
+    if not isinstance(polled, list):
+        return None
+    orders: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+    for report in polled:
+        if isinstance(report, dict) and report.get("orderId"):
+            uid, status, kinds = orders.get(report["orderId"], (str(report.get("studyUid")), str(report.get("status")), ()))
+            orders[report["orderId"]] = (uid, status, tuple(sorted({*kinds, str(report.get("reportType"))})))
+    return orders
+
+
+def _pair_radiology_orders(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Each of A's orders paired with one of B's of the same role (its status and the types of its reports), so that
+    a report A's poll delivers is asked of B's order of the same kind (another seed gave A's 3rd order an addendum
+    and B's 3rd none)."""
+    a_orders, b_orders = _radiology_orders(a), _radiology_orders(b)
+    if not a_orders or not b_orders:
+        return []
+    used: set[str] = set()
+    pairs: dict[str, str] = {}
+    for same in (lambda x, y: x[1:] == y[1:], lambda x, y: x[2] == y[2]):  # status and report types, else the types
+        for order, role in a_orders.items():
+            if order in pairs:
+                continue
+            match = next((o for o, other in b_orders.items() if o not in used and same(role, other)), None)
+            if match is not None:
+                used.add(match)
+                pairs[order] = match
+                pairs.setdefault(role[0], b_orders[match][0])
+    examples = (a["credentials"].get("examples") or {}), (b["credentials"].get("examples") or {})
+    if examples[0].get("order_id") in pairs:  # A's example order: B's of the same role
+        examples[1]["order_id"] = pairs[examples[0]["order_id"]]
+        examples[1]["study_uid"] = b_orders[examples[1]["order_id"]][0]
+    b.setdefault("pairs", {}).update(pairs)
+    return [
+        f"orders: {sum(1 for k in pairs if k in a_orders)} of A's {len(a_orders)} polled orders paired by role (status, report types) with B's {len(b_orders)}"
+    ]
+
+
 def pair_by_role(api: str, a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """Rewrite both sides' credential lists (``a``/``b``: side settings) into pairs of the same role; returns notes."""
-    notes = []
+    notes = _pair_radiology_orders(a, b) if api == "radiology" else []
     for key, probe in ROLES.get(api, {}).items():
         a_list, b_list = id_list(a["credentials"].get(key)), id_list(b["credentials"].get(key))
         if not a_list or not b_list:

@@ -46,6 +46,7 @@ def build_lockstep(settings: dict[str, Any], *, reference_is_a: bool) -> Lockste
     # against one of the two): B learns their counterparts
     if True:
         pair_credentials(a.credentials, b.credentials, rules, b)
+        b.mapping.update(settings["b"].get("pairs") or {})  # paired by role (roles.py): over the credentials' positions
         if a.auth and b.auth and a.auth != b.auth:
             b.mapping[a.auth] = b.auth
             scheme_a, _, secret_a = a.auth.partition(" ")

@@ -125,6 +125,50 @@ class Tiers:
         body = self.tags._tagged(node, "body") if status_a >= 400 else None
         return self._first([body or self.tags._tagged(node, "convention") or self.tags._tagged(node, "cite")], operation)
 
+    def seeded_data(self, method: str, path: str, status: int, kind: str, where: str, detail: str) -> bool:
+        """A difference of shape that two sides' own data explain, when the reply is about objects the scenario did
+        not create (each side's seeded exams, orders...): a field the schema declares optional present on one side
+        only, or a field the schema lets be null null on one side only. Between two data sets that is the data,
+        not the behaviour; about objects the scenario created (the same on both sides) it stays a difference."""
+        if kind != "shape":
+            return False
+        operation = self._operation(method, path)
+        node = self._response(operation, status) if operation is not None else None
+        if node is None:
+            return False
+        if detail.startswith("field only on"):
+            return self._required(node, where) is False
+        kinds = detail.split(" against ")
+        if len(kinds) == 2 and "null" in kinds:
+            return self._nullable(self._field_schema(node, where))
+        return False
+
+    def _field_schema(self, response: Any, where: str) -> Any:
+        content = (response or {}).get("content") or {}
+        media = next((m for k, m in content.items() if "json" in k), None)
+        schema = self.tags.resolve((media or {}).get("schema"))
+        for part in [p for p in where.replace("[]", ".[]").split(".") if p and p != "$"]:
+            schema = self.tags.resolve(schema)
+            if not isinstance(schema, dict):
+                return None
+            branches = schema.get("allOf") or schema.get("oneOf") or schema.get("anyOf")
+            if branches and "properties" not in schema:
+                schema = next(
+                    (b for b in map(self.tags.resolve, branches) if isinstance(b, dict) and part in (b.get("properties") or {})), None
+                )
+                if schema is None:
+                    return None
+            schema = schema.get("items") if part == "[]" else (schema.get("properties") or {}).get(part)
+        return self.tags.resolve(schema)
+
+    def _nullable(self, schema: Any) -> bool:
+        if not isinstance(schema, dict):
+            return False
+        kinds = schema.get("type")
+        if schema.get("nullable") is True or kinds == "null" or (isinstance(kinds, list) and "null" in kinds):
+            return True
+        return any(self._nullable(self.tags.resolve(b)) for key in ("oneOf", "anyOf") for b in schema.get(key) or [])
+
     def _first(self, sources: list[Source | None], operation: dict[str, Any]) -> tuple[str, str]:
         documents = [s for s in sources if isinstance(s, Document)]
         if documents:

@@ -104,16 +104,32 @@ def test_two_mocks_with_different_seeds_report_nothing_property(tmp_path: Path, 
     assert code == 0
 
 
-def test_two_mocks_with_different_seeds_report_nothing_workflows(tmp_path: Path, mocks: Any) -> None:
-    """The whole tscharts workflow suite: each side's patients paired by role (with or without images), so the
-    seeds' different data give no difference; what B created is deleted (by the suite's mirrored deletes)."""
-    a = mocks("--api", "tscharts", "--seed", "1")
-    b = mocks("--api", "tscharts", "--seed", "2")
-    code, report = diff(tmp_path, "tscharts", a, b)
-    assert report["compared"] > 150
+# The whole workflow suite of each API between seeds 1 and 2: each side's own seeded objects paired by role
+# (tscharts patients with or without images, radiology orders by the report types polled, Clarius captures by
+# the kind of file), and what only each side's data explain (an optional field, a null of seeded objects) is no
+# difference. Steps that follow a link A's reply held and B's did not (a Clarius exam with more captures on A)
+# are not sent to B, and noted.
+# Radiology (2 differences left: /results of seeded orders the role pairing could not match) and Ambra (10: seeded
+# studies' optional tags, counts and nulls in lists that mix them with the scenario's own) are not clean yet.
+SEED_WORKFLOWS = {
+    "tscharts": (150, ("pairing: patients:",)),
+    "clarius": (200, ()),
+}
+
+
+@pytest.mark.parametrize("api", sorted(SEED_WORKFLOWS))
+def test_two_mocks_with_different_seeds_report_nothing_workflows(tmp_path: Path, mocks: Any, api: str) -> None:
+    a = mocks("--api", api, "--seed", "1")
+    b = mocks("--api", api, "--seed", "2")
+    code, report = diff(tmp_path, api, a, b)
+    compared, pairings = SEED_WORKFLOWS[api]
+    assert report["compared"] > compared, report["notes"]
     assert report["differences"] == [], json.dumps(report["differences"], indent=1)[:3000]
-    assert any(note.startswith("pairing: patients:") and "by role" in note for note in report["notes"])
-    assert not [note for note in report["notes"] if "NOT DELETED" in note or "not sent to" in note]
+    for pairing in pairings:
+        assert any(note.startswith(pairing) for note in report["notes"]), report["notes"]
+    assert not [note for note in report["notes"] if "NOT DELETED" in note]
+    skipped = [note for note in report["notes"] if "not sent to" in note]
+    assert all("pointed to /media/clarius/captures/" in note for note in skipped), skipped
     assert code == 0
 
 
