@@ -95,9 +95,10 @@ diff: $(STAMP)
 	$(MEDIMOCK) diff --api $(API) --a $(A) --b $(B) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(RECORDING),--recording $(RECORDING)) \
 	  $(if $(FAIL_ON),--fail-on $(FAIL_ON)) $(ARGS)
 
-# make diff-defects: medimock diff of the mock against each `make mutation` defect variant (one workflow each; slow)
+# make diff-defects: medimock diff of the mock against every `make mutation` defect variant (one diff per API, one B
+# per defect, the exact differences of each; also part of make test)
 diff-defects: $(STAMP)
-	MEDIMOCK_DIFF_EVERY_DEFECT=1 $(PY) -m pytest tests/diff -q -k test_every_defect $(PYTEST_ARGS)
+	$(PY) -m pytest tests/diff -q -k test_every_defect $(PYTEST_ARGS)
 
 # make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
 mutation: $(STAMP)

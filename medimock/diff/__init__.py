@@ -14,6 +14,7 @@ workflows' pytest plugin), ``tiers.py`` (who decides: the document or a conventi
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -37,7 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--api", required=True, choices=ALL_APIS, help="the API to compare")
     parser.add_argument("--a", required=True, metavar="URL", help="root of target A (serving the API at medimock's mounts)")
-    parser.add_argument("--b", required=True, metavar="URL", help="root of target B")
+    parser.add_argument(
+        "--b",
+        required=True,
+        action="append",
+        metavar="URL",
+        help="root of target B; repeatable: the same scenario against several Bs at once (the workflows run once against A, "
+        "each request mirrored to every B), each B's report in DIR/b1, DIR/b2... (--b-auth and --b-credentials apply to every B)",
+    )
     parser.add_argument(
         "--scenario",
         action="append",
@@ -78,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
     from medimock.contract import unreachable
 
     from . import report as reporting
-    from .roles import pair_by_role
     from .rules import RulesError, load_rules
     from .setup import build_lockstep, side_settings
     from .sources import SourceError, run_property, run_recording, run_workflows
@@ -91,50 +98,78 @@ def run(args: argparse.Namespace) -> int:
     if "recording" in scenarios and not args.recording:
         print("medimock diff: --scenario recording needs --recording FILE", file=sys.stderr)
         return 2
-    for name, url in (("A", args.a), ("B", args.b)):
+    bs = list(args.b)
+    for name, url in (("A", args.a), *((f"B{n}" if len(bs) > 1 else "B", b) for n, b in enumerate(bs, 1))):
         why = unreachable(url)
         if why:
             print(f"medimock diff: {name} ({url}) cannot be reached: {why}", file=sys.stderr)
             return 2
     try:
         load_rules(args.api, args.rules)
-        settings = {
-            "api": args.api,
-            "rules": args.rules,
-            "a": side_settings("A", args.a, auth=args.a_auth, credentials=_credentials(args.a_credentials), api=args.api),
-            "b": side_settings("B", args.b, auth=args.b_auth, credentials=_credentials(args.b_credentials), api=args.api),
-        }
+        a_side = side_settings("A", args.a, auth=args.a_auth, credentials=_credentials(args.a_credentials), api=args.api)
+        b_credentials = _credentials(args.b_credentials)
+        b_sides = [side_settings("B", b, auth=args.b_auth, credentials=b_credentials, api=args.api) for b in bs]
     except (RulesError, ValueError, OSError) as exc:
         print(f"medimock diff: {exc}", file=sys.stderr)
         return 2
-    steps: list[dict[str, Any]] = []
-    notes: list[str] = [f"pairing: {note}" for note in pair_by_role(args.api, settings["a"], settings["b"])]
+    paired, suite_a = _pair_every_b(args.api, a_side, b_sides)
+    runs = [({"api": args.api, "rules": args.rules, "a": a, "b": b}, notes) for a, b, notes in paired]
+    results: list[tuple[list[dict[str, Any]], list[str]]] = [([], notes) for _, notes in runs]
     try:
         for scenario in scenarios:
             if scenario == "workflows":
-                found, more = run_workflows(settings, args.api, select=args.select)
-                steps += found
-                notes += more
+                found = run_workflows({**runs[0][0], "a": suite_a, "bs": [settings for settings, _ in runs]}, args.api, select=args.select)
+                for (steps, notes), (more_steps, more_notes) in zip(results, found, strict=True):
+                    steps += more_steps
+                    notes += more_notes
                 continue
-            lockstep = build_lockstep(settings, reference_is_a=False)
-            if scenario == "recording":
-                notes += run_recording(lockstep, args.recording, args.api)
-            else:
-                notes += run_property(lockstep, args.api, seed=args.seed, examples=args.examples, max_operations=args.max_operations)
-            notes += [f"{scenario}: cleanup: {line}" for line in lockstep.cleanup_report()]
-            offset = len(steps)
-            for result in lockstep.results:
-                result.index += offset
-                result.label = f"{scenario}: {result.label}"
-                steps.append(reporting.result_record(result))
+            for (settings, _), (steps, notes) in zip(runs, results, strict=True):
+                lockstep = build_lockstep(settings, reference_is_a=False)
+                if scenario == "recording":
+                    notes += run_recording(lockstep, args.recording, args.api)
+                else:
+                    notes += run_property(lockstep, args.api, seed=args.seed, examples=args.examples, max_operations=args.max_operations)
+                notes += [f"{scenario}: cleanup: {line}" for line in lockstep.cleanup_report()]
+                offset = len(steps)
+                for result in lockstep.results:
+                    result.index += offset
+                    result.label = f"{scenario}: {result.label}"
+                    steps.append(reporting.result_record(result))
     except SourceError as exc:
         print(f"medimock diff: {exc}", file=sys.stderr)
         return 2
-    report = reporting.build(args.api, args.a, args.b, scenarios, steps, notes, fail_on)
-    written = reporting.write(report, args.report)
-    print(reporting.markdown(report).split("\n## 1.", 1)[0])
-    print(f"report: {', '.join(str(p) for p in written)}")
-    return 1 if report["gating"] else 0
+    gating = False
+    for number, (b, (steps, notes)) in enumerate(zip(bs, results, strict=True), 1):
+        report = reporting.build(args.api, args.a, b, scenarios, steps, notes, fail_on)
+        written = reporting.write(report, args.report if len(bs) == 1 else Path(args.report) / f"b{number}")
+        print(reporting.markdown(report).split("\n## 1.", 1)[0])
+        print(f"report: {', '.join(str(p) for p in written)}")
+        gating = gating or bool(report["gating"])
+    return 1 if gating else 0
+
+
+def _pair_every_b(
+    api: str, a: dict[str, Any], bs: list[dict[str, Any]]
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any], list[str]]], dict[str, Any]]:
+    """Each B's own data paired by role with A's (roles.py). With several Bs, A's inputs are what every pairing kept (the
+    workflows run once against A): a first pass narrows A, a second pairs each B with that A. Returns, per B, the A and B
+    settings as paired and the pairing notes, and the A the workflows run against."""
+    from .roles import pair_by_role
+
+    suite_a = copy.deepcopy(a)
+    if len(bs) > 1:
+        for b in bs:
+            pair_by_role(api, suite_a, copy.deepcopy(b))
+    runs = []
+    for b in bs:
+        paired_a = copy.deepcopy(suite_a)
+        notes = [f"pairing: {note}" for note in pair_by_role(api, paired_a, b)]
+        if paired_a["credentials"] != suite_a["credentials"]:
+            notes.append("pairing: this B left out more of A's objects than the others: the workflows use what the others kept")
+        runs.append((paired_a, b, notes))
+    if len(bs) == 1:
+        suite_a = runs[0][0]
+    return runs, suite_a
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,16 +3,18 @@
 Loaded in the child pytest (``-p medimock.diff.mirror``) with ``MEDIMOCK_DIFF_CONFIG`` naming the
 diff's configuration. It wraps ``requests.adapters.HTTPAdapter.send``: a request to A's root is
 sent to A as the suite asked (the suite sees A's reply only), then translated and sent to B by the
-lockstep engine, and the pair compared. Calls of A's control API (``/__mock__/...``: simulated
+lockstep engine, and the pair compared (to each B, with several ``--b``). Calls of A's control API (``/__mock__/...``: simulated
 uploads, credentials) are mirrored to B's when B is a medimock, for the identities only, not compared.
 The step records are written as JSON when the session ends.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -34,8 +36,16 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     with open(path) as handle:
         settings = json.load(handle)
-    lockstep = build_lockstep(settings, reference_is_a=True)
-    _state.update(settings=settings, lockstep=lockstep, test="(set-up)", lock=threading.Lock(), original=requests.adapters.HTTPAdapter.send)
+    # one lockstep per B (several Bs: each with its own pairing), all fed A's very exchanges
+    locksteps = [build_lockstep(each, reference_is_a=True) for each in settings.get("bs") or [settings]]
+    _state.update(
+        settings=settings,
+        locksteps=locksteps,
+        test="(set-up)",
+        lock=threading.Lock(),
+        original=requests.adapters.HTTPAdapter.send,
+        pool=ThreadPoolExecutor(max_workers=min(16, len(locksteps)), thread_name_prefix="mirror"),
+    )
     requests.adapters.HTTPAdapter.send = _send  # type: ignore[method-assign,assignment]
 
 
@@ -44,20 +54,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if "lockstep" not in _state:
+    if "locksteps" not in _state:
         return
     requests.adapters.HTTPAdapter.send = _state["original"]  # type: ignore[method-assign]
-    lockstep: Lockstep = _state["lockstep"]
-    records = [result_record(result) for result in lockstep.results]
-    notes = [f"workflows: cleanup: {line}" for line in lockstep.cleanup_report()]
+    _state["pool"].shutdown()
+    runs = []
+    for lockstep in _state["locksteps"]:
+        records = [result_record(result) for result in lockstep.results]
+        runs.append({"steps": records, "notes": [f"workflows: cleanup: {line}" for line in lockstep.cleanup_report()]})
     with open(_state["settings"]["out"], "w") as handle:
-        json.dump({"steps": records, "notes": notes}, handle)
+        json.dump({"runs": runs}, handle)
 
 
 def _send(adapter: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
     original = _state["original"]
-    lockstep: Lockstep = _state["lockstep"]
-    root = lockstep.a.root.rstrip("/")
+    locksteps: list[Lockstep] = _state["locksteps"]
+    root = locksteps[0].a.root.rstrip("/")
     url = request.url or ""
     if getattr(_local, "busy", False) or not (url == root or url.startswith(root + "/")):
         return original(adapter, request, *args, **kwargs)
@@ -70,10 +82,18 @@ def _send(adapter: requests.adapters.HTTPAdapter, request: requests.PreparedRequ
             return response
         step = StepRequest.from_url(request.method or "GET", url, root, dict(request.headers), body)
         control = step.path.startswith("/__mock__")
-        if control and not lockstep.b.control:
-            return response
+        exchange, test = Exchange(request, reply), _state["test"]
+
+        def mirror(lockstep: Lockstep) -> None:
+            _local.busy = True  # a worker's own requests (to A too, a fresh session) are not mirrored again
+            if not (control and not lockstep.b.control):
+                lockstep.step(copy.deepcopy(step), test, a_exchange=exchange, compared=not control)
+
         with _state["lock"]:
-            lockstep.step(step, _state["test"], a_exchange=Exchange(request, reply), compared=not control)
+            if len(locksteps) == 1:
+                mirror(locksteps[0])
+            else:  # the Bs are independent servers: each B's step at once
+                list(_state["pool"].map(mirror, locksteps))
     finally:
         _local.busy = False
     return response

@@ -172,8 +172,9 @@ WORKFLOW_FILES = {
 
 def run_workflows(
     config: dict[str, Any], api: str, *, select: str | None = None, timeout: float = 1800
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """The API's contract workflows against A in a child pytest, mirrored to B; returns the step records and notes."""
+) -> list[tuple[list[dict[str, Any]], list[str]]]:
+    """The API's contract workflows against A in a child pytest, mirrored to B (to each of ``config["bs"]``, the settings
+    of each B's diff, when given: the suite runs once); returns the step records and notes of each B."""
     from medimock.contract import child_environment, suites_root
 
     with tempfile.TemporaryDirectory(prefix="medimock-diff-") as folder:
@@ -209,5 +210,5 @@ def run_workflows(
             raise SourceError(f"the workflows did not run (pytest exit {result.returncode}): {(result.stdout + result.stderr)[-1500:]}")
         data = json.loads(out.read_text())
     summary = (result.stdout.strip().splitlines() or [""])[-1]
-    notes = [f"workflows: contracts/{api}/{', '.join(WORKFLOW_FILES[api])} against A (pytest: {summary})", *data.get("notes", [])]
-    return data["steps"], notes
+    ran = f"workflows: contracts/{api}/{', '.join(WORKFLOW_FILES[api])} against A (pytest: {summary})"
+    return [(run["steps"], [ran, *run.get("notes", [])]) for run in data["runs"]]
