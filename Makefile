@@ -17,7 +17,7 @@ FULL     ?=
 STRICT   ?=
 export PORT
 
-.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation mutation-score lint-specs verify-specs
+.PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation mutation-score lint-specs verify-specs diff diff-defects
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "medimock needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -87,6 +87,18 @@ lint-specs: $(STAMP)
 # fuzzing and stateful rounds per spec, a random seed (make test runs a small budget with a fixed seed)
 verify-specs: $(STAMP)
 	$(PY) -m medimock.verify_specs $(if $(API),--api $(API)) $(ARGS)
+
+# make diff API=tscharts A=<url> B=<url> [SCENARIO=workflows|recording|property] [RECORDING=file] [FAIL_ON=status,shape]
+#   one scenario against two roots (medimock's mounts) in lockstep; the report goes to reports/diff/
+diff: $(STAMP)
+	$(if $(and $(API),$(A),$(B)),,$(error API=clarius|tscharts|radiology|ambra A=<url> B=<url> are required))
+	$(MEDIMOCK) diff --api $(API) --a $(A) --b $(B) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(RECORDING),--recording $(RECORDING)) \
+	  $(if $(FAIL_ON),--fail-on $(FAIL_ON)) $(ARGS)
+
+# make diff-defects: medimock diff of the mock against every `make mutation` defect variant (one diff per API, one B
+# per defect, the exact differences of each; also part of make test)
+diff-defects: $(STAMP)
+	$(PY) -m pytest tests/diff -q -k test_every_defect $(PYTEST_ARGS)
 
 # make mutation [API=clarius]: each API's contract suite against the mock with one deliberate defect at a time
 mutation: $(STAMP)

@@ -31,6 +31,7 @@ def packages_and_data() -> tuple[list[str], dict[str, list[str]]]:
         found = [name] + [f"{name}.{sub}" for sub in find_namespace_packages(where=folder, exclude=NOT_SHIPPED)]
         packages += found
         data.update({package: ["*"] for package in found})  # every file of the folder; build_py leaves out *.pyc
+    data["medimock.diff"] = ["rules/*.yaml"]  # the diff's default normalisation rules
     return packages, data
 
 

@@ -5,6 +5,7 @@
     medimock load         a Locust load test with thresholds (medimock.loadtests.run)           make load
     medimock mutation     does each suite catch each deliberate defect? (medimock.mutation)    make mutation
     medimock mutation-score  cosmic-ray's mutants of the mock against the suites (medimock.mutation_score)  make mutation-score
+    medimock diff         one scenario against two targets, every difference (medimock.diff)  make diff
     medimock proxy        a validating proxy in front of a real service
     medimock spec         print or write a spec (medimock.info)
     medimock credentials  the seeded credentials of a served mock (medimock.info)
@@ -46,7 +47,7 @@ load threshold or a mutation escaped), 2 usage error or a target that cannot be 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from medimock import __version__, contract, info, mutation, mutation_score
+    from medimock import __version__, contract, diff, info, mutation, mutation_score
     from medimock.loadtests import run as load
 
     parser = argparse.ArgumentParser(
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     mutation_score.add_arguments(
         sub.add_parser("mutation-score", help="an independent mutation score: cosmic-ray mutates the mock, each API's suite judges")
     )
+    diff.add_arguments(sub.add_parser("diff", help="one scenario against two targets in lockstep; every difference explained"))
     info.add_spec_arguments(sub.add_parser("spec", help="print or write an API's OpenAPI spec"))
     info.add_credentials_arguments(sub.add_parser("credentials", help="the seeded credentials of a running mock"))
     defects = sub.add_parser(
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "defects":
         return list_defects(args.api or list(ALL_APIS))
-    if args.command in ("contract", "load", "mutation", "mutation-score", "spec", "credentials"):
+    if args.command in ("contract", "load", "mutation", "mutation-score", "diff", "spec", "credentials"):
         return run_tool(args)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "proxy":
@@ -226,11 +228,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_tool(args: argparse.Namespace) -> int:
     """A command that is not the server's: the module that defined its arguments runs it."""
-    from medimock import contract, info, mutation, mutation_score
+    from medimock import contract, diff, info, mutation, mutation_score
     from medimock.loadtests import run as load
 
     runners = {
         "contract": contract.run,
+        "diff": diff.run,
         "load": load.run,
         "mutation": mutation.run,
         "mutation-score": mutation_score.run,
