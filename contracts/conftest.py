@@ -24,7 +24,7 @@ from medimock.suite import note_target_limits, register_credentials
 from medimock.target import MOUNTS, Target, TargetError, discover
 from medimock.verdict_plugin import watch
 
-pytest_plugins = ["medimock.conformance.plugin", "medimock.verdict_plugin", "medimock.subtest_progress"]
+pytest_plugins = ["medimock.conformance.plugin", "medimock.verdict_plugin", "medimock.subtest_progress", "medimock.gc_plugin"]
 
 
 @pytest.fixture(scope="session")

@@ -28,3 +28,39 @@ def make_app(tmp_path) -> Iterator[Callable[..., Flask]]:
     yield build
     for mock in built:
         mock.close()
+
+
+# -- make test under pytest-xdist (-n): which tests must share a worker ------------------------------------------
+# Each worker is a process of its own (its own embedded mock, ports, tmp dirs, conformance report), so what must run
+# together goes to one worker as one xdist group (``--dist loadgroup``; the Makefile's test target):
+# - a contract suite (contracts/<api>/): its session fixtures (the embedded mock, the account's inventory before and
+#   after) and its order (the property run, then the check that it left the fixtures intact, then the workflows);
+# - tests/packaging: one sdist, wheel and virtual environment for both files;
+# - any other file: its module and session fixtures are built once, not on every worker.
+# Files whose tests are independent runs of a whole suite in a subprocess are spread test by test.
+SPREAD = ("tests/contracts/test_suite_catches_defects.py", "tests/contracts/test_ambra_catch_defects.py",
+          "tests/contracts/test_tscharts_radiology_catch_defects.py", "tests/contracts/test_clarius_research_catches_defects.py",
+          "tests/contracts/test_verdict_ambra.py", "tests/contracts/test_verdict_tscharts.py")  # fmt: skip
+
+
+def xdist_group(nodeid: str) -> str | None:
+    """The xdist group of a test (by its node id), or None where it may run on any worker."""
+    path = nodeid.split("::", 1)[0]
+    parts = path.split("/")
+    if parts[0] == "contracts" and len(parts) > 2:
+        return "/".join(parts[:2])
+    if parts[:2] == ["tests", "packaging"]:
+        return "tests/packaging"
+    if path in SPREAD:
+        return None
+    return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = xdist_group(item.nodeid)
+            if group is not None:
+                item.add_marker(pytest.mark.xdist_group(group))

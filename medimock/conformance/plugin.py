@@ -16,7 +16,8 @@ Files: ``<dir>/conformance<suffix>.{html,md,json}`` where ``--junitxml=<dir>/jun
 (``reports/junit-contract-clarius.xml`` -> ``reports/conformance-contract-clarius.html``), or
 ``reports/conformance.*`` under the rootdir without ``--junitxml``. ``--conformance-report=PATH``
 (or ``MEDIMOCK_CONFORMANCE_REPORT``) sets the path without its extension; ``off`` disables
-recording entirely. Under pytest-xdist (``-n``) the plugin stands aside and says so.
+recording entirely. Under pytest-xdist (``-n``) each worker that ran contract tests writes its own report,
+its worker id added to the name (``reports/conformance-gw0.html``): the controller sees no exchanges.
 """
 
 from __future__ import annotations
@@ -61,8 +62,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     setting = config.getoption("conformance_report", default=None) or os.environ.get("MEDIMOCK_CONFORMANCE_REPORT") or None
     if setting is not None and setting.strip().lower() in OFF:
-        return
-    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller reports (that it cannot)
         return
     if config.pluginmanager.get_plugin(PLUGIN_NAME) is None:
         config.pluginmanager.register(ConformancePlugin(config, setting), PLUGIN_NAME)
@@ -170,7 +169,11 @@ class ConformancePlugin:
         self._item: pytest.Item | None = None
         self._reports: list[pytest.TestReport] = []
         self._apis_by_location: dict[str, str | None] = {}
-        self._xdist = bool(getattr(config.option, "numprocesses", None)) or bool(getattr(config.option, "dist", "no") not in ("no", None))
+        # a pytest-xdist worker records and writes a report of its own (named after it); the controller sees no exchanges
+        self._worker: str | None = (getattr(config, "workerinput", None) or {}).get("workerid")
+        self._xdist = self._worker is None and (
+            bool(getattr(config.option, "numprocesses", None)) or bool(getattr(config.option, "dist", "no") not in ("no", None))
+        )
         # Bound methods, kept so that unregistering removes these very objects.
         self._after_call = self.after_call
         self._after_validate = self.after_validate
@@ -309,6 +312,8 @@ class ConformancePlugin:
 
     # -- pytest hooks ---------------------------------------------------------------------------
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self._worker is not None:
+            return  # an xdist worker collects every test but runs some: its report covers the APIs of those it ran
         for item in session.items:
             api = _item_api(item)
             if api is not None:
@@ -320,6 +325,8 @@ class ConformancePlugin:
         is_property = bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
         self._item, self._reports, self._verdict = item, [], None
         self._failing.clear()
+        if api is not None and self._worker is not None:
+            self.scope.add(api)
         self.recorder.begin_test(item.nodeid, api, is_property)
         try:
             yield
@@ -432,6 +439,8 @@ class ConformancePlugin:
             meta["targets"] = {api: url for api, url in meta["targets"].items() if api in scope}
             report = self.recorder.report(sorted(scope), meta)
             stem = report_stem(self.config, self.setting)
+            if self._worker is not None:
+                stem = stem.with_name(f"{stem.name}-{self._worker}")
             stem.parent.mkdir(parents=True, exist_ok=True)
             outputs = {".html": render_html(report), ".md": render_markdown(report), ".json": render_json(report)}
             self.paths = []
@@ -452,7 +461,10 @@ class ConformancePlugin:
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if self._xdist:
             terminalreporter.write_sep("=", "medimock conformance")
-            terminalreporter.write_line("no conformance report under pytest-xdist (-n): run the contract suites without it for one")
+            stem = report_stem(self.config, self.setting)
+            terminalreporter.write_line(
+                f"under pytest-xdist (-n) each worker that ran contract tests wrote its own report: {self._shown(stem)}-gw<N>.html (.md, .json)"
+            )
             return
         if self.write_error:
             terminalreporter.write_sep("=", "medimock conformance", red=True)
