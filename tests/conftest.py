@@ -33,8 +33,7 @@ def make_app(tmp_path) -> Iterator[Callable[..., Flask]]:
 # -- make test under pytest-xdist (-n): which tests must share a worker ------------------------------------------
 # Each worker is a process of its own (its own embedded mock, ports, tmp dirs, conformance report), so what must run
 # together goes to one worker as one xdist group (``--dist loadgroup``; the Makefile's test target):
-# - a contract suite (contracts/<api>/): its session fixtures (the embedded mock, the account's inventory before and
-#   after) and its order (the property run, then the check that it left the fixtures intact, then the workflows);
+# - the contract suites: contracts/conftest.py groups them (two lanes, as `medimock contract` runs them);
 # - tests/packaging: one sdist, wheel and virtual environment for both files;
 # - any other file: its module and session fixtures are built once, not on every worker.
 # Files whose tests are independent runs of a whole suite in a subprocess are spread test by test.
@@ -47,8 +46,6 @@ def xdist_group(nodeid: str) -> str | None:
     """The xdist group of a test (by its node id), or None where it may run on any worker."""
     path = nodeid.split("::", 1)[0]
     parts = path.split("/")
-    if parts[0] == "contracts" and len(parts) > 2:
-        return "/".join(parts[:2])
     if parts[:2] == ["tests", "packaging"]:
         return "tests/packaging"
     if path in SPREAD:
@@ -56,11 +53,12 @@ def xdist_group(nodeid: str) -> str | None:
     return path
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.pluginmanager.hasplugin("xdist"):
         return
     for item in items:
-        if item.get_closest_marker("xdist_group") is None:
+        if item.nodeid.startswith("tests/") and item.get_closest_marker("xdist_group") is None:
             group = xdist_group(item.nodeid)
             if group is not None:
                 item.add_marker(pytest.mark.xdist_group(group))

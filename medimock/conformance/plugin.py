@@ -16,13 +16,14 @@ Files: ``<dir>/conformance<suffix>.{html,md,json}`` where ``--junitxml=<dir>/jun
 (``reports/junit-contract-clarius.xml`` -> ``reports/conformance-contract-clarius.html``), or
 ``reports/conformance.*`` under the rootdir without ``--junitxml``. ``--conformance-report=PATH``
 (or ``MEDIMOCK_CONFORMANCE_REPORT``) sets the path without its extension; ``off`` disables
-recording entirely. Under pytest-xdist (``-n``) each worker that ran contract tests writes its own report,
-its worker id added to the name (``reports/conformance-gw0.html``): the controller sees no exchanges.
+recording entirely. Under pytest-xdist (``-n``) each worker records what it runs and hands its report to the
+controller, which writes one report of them all (each API's tests run on one worker: ``contracts/conftest.py``).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import platform
 import re
 import sys
@@ -39,11 +40,12 @@ import pytest
 from ..resources import contracts_dir
 from . import PLUGIN_NAME
 from .curl import curl_with_variables
-from .model import FAILED, PASSED, Failure, Recorder
+from .model import FAILED, PASSED, ApiReport, Failure, Recorder, Report
 from .render import render_html, render_json, render_markdown, summary_lines
 from .specs import api_of_spec_location, known_apis
 
 OFF = frozenset({"0", "off", "no", "false", "none"})
+WORKER_OUTPUT = "medimock_conformance"  # a pytest-xdist worker's report, pickled, in its workeroutput
 _SUBTEST_LABEL = re.compile(r"\[([A-Z]+) (/[^\]]*)\]$")
 
 
@@ -171,6 +173,7 @@ class ConformancePlugin:
         self._apis_by_location: dict[str, str | None] = {}
         # a pytest-xdist worker records and writes a report of its own (named after it); the controller sees no exchanges
         self._worker: str | None = (getattr(config, "workerinput", None) or {}).get("workerid")
+        self._worker_reports: list[bytes] = []  # the controller's: each worker's pickled Report
         self._xdist = self._worker is None and (
             bool(getattr(config.option, "numprocesses", None)) or bool(getattr(config.option, "dist", "no") not in ("no", None))
         )
@@ -429,18 +432,25 @@ class ConformancePlugin:
         return meta
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self._xdist or self.config.getoption("collectonly", default=False):
-            return
-        scope = self.scope | self.recorder.active_apis
-        if not scope:
+        if self.config.getoption("collectonly", default=False):
             return
         try:
-            meta = self._meta(exitstatus)
-            meta["targets"] = {api: url for api, url in meta["targets"].items() if api in scope}
-            report = self.recorder.report(sorted(scope), meta)
+            if self._xdist:
+                report = self._merged(exitstatus)
+            else:
+                # an xdist worker reports the APIs whose tests it ran (the controller merges one worker's per API)
+                scope = self.scope if self._worker is not None else self.scope | self.recorder.active_apis
+                if not scope:
+                    return
+                meta = self._meta(exitstatus)
+                meta["targets"] = {api: url for api, url in meta["targets"].items() if api in scope}
+                report = self.recorder.report(sorted(scope), meta)
+                if self._worker is not None:  # the controller merges the workers' reports and writes one
+                    self.config.workeroutput[WORKER_OUTPUT] = pickle.dumps(report)  # type: ignore[attr-defined]
+                    return
+            if report is None:
+                return
             stem = report_stem(self.config, self.setting)
-            if self._worker is not None:
-                stem = stem.with_name(f"{stem.name}-{self._worker}")
             stem.parent.mkdir(parents=True, exist_ok=True)
             outputs = {".html": render_html(report), ".md": render_markdown(report), ".json": render_json(report)}
             self.paths = []
@@ -452,6 +462,45 @@ class ConformancePlugin:
         except Exception as exc:  # noqa: BLE001 - a report problem must not hide the run's own result
             self.write_error = f"{type(exc).__name__}: {exc}"
 
+    def _merged(self, exitstatus: int) -> Report | None:
+        """One report of the workers' (pytest-xdist's controller): each API is reported by the worker that ran it.
+
+        The suites' groups (``contracts/conftest.py``) keep each API's tests on one worker; an API split across
+        workers (another ``--dist`` mode) cannot be merged into one row per operation, and is said to be so.
+        """
+        reports: list[Report] = [pickle.loads(data) for data in self._worker_reports]  # noqa: S301 - our own workers' bytes
+        if not reports:
+            return None
+        apis: dict[str, ApiReport] = {}
+        split: set[str] = set()
+        for report in reports:
+            for api in report.apis:
+                if api.api in apis:
+                    split.add(api.api)
+                apis.setdefault(api.api, api)
+        if split:
+            raise RuntimeError(
+                f"the tests of {', '.join(sorted(split))} ran on several pytest-xdist workers: run them with --dist loadgroup "
+                "(contracts/conftest.py groups each API's tests) or without -n"
+            )
+        meta = dict(reports[0].meta)
+        own = self._meta(exitstatus)
+        for key in ("date", "duration", "command", "exit status"):
+            meta[key] = own[key]
+        meta["targets"] = {name: url for report in reports for name, url in report.meta.get("targets", {}).items()}
+        notes = [str(report.meta["notes"]) for report in reports if report.meta.get("notes")]
+        if notes:
+            meta["notes"] = "; ".join(notes)
+        meta["workers"] = f"{len(reports)} pytest-xdist workers, each API's tests on one"
+        return Report(meta, [apis[name] for name in sorted(apis)])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist's controller: a worker finished (its report, if it ran contract tests, is in its output)."""
+        data = (getattr(node, "workeroutput", None) or {}).get(WORKER_OUTPUT)
+        if isinstance(data, bytes):
+            self._worker_reports.append(data)
+
     def _shown(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.config.invocation_params.dir))
@@ -459,13 +508,6 @@ class ConformancePlugin:
             return str(path)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if self._xdist:
-            terminalreporter.write_sep("=", "medimock conformance")
-            stem = report_stem(self.config, self.setting)
-            terminalreporter.write_line(
-                f"under pytest-xdist (-n) each worker that ran contract tests wrote its own report: {self._shown(stem)}-gw<N>.html (.md, .json)"
-            )
-            return
         if self.write_error:
             terminalreporter.write_sep("=", "medimock conformance", red=True)
             terminalreporter.write_line(f"the conformance report could not be written: {self.write_error}")
