@@ -15,6 +15,7 @@ DURATION ?= 30s
 WORKERS  ?= 1
 FULL     ?=
 STRICT   ?=
+TEST_WORKERS ?= auto
 export PORT
 
 .PHONY: install serve test unit contract load lint bench clean spec-ambra spec-ambra-check mutation mutation-score lint-specs verify-specs diff diff-defects
@@ -33,10 +34,12 @@ serve: $(STAMP) ## run the mock with every API on http://127.0.0.1:$(PORT)
 	$(MEDIMOCK) serve --port $(PORT) $(if $(filter-out 1,$(WORKERS)),--workers $(WORKERS)) $(ARGS)
 
 # make test                 unit tests, every contract suite against the embedded mock, a Locust smoke run
+#                           (pytest-xdist: one worker per CPU, TEST_WORKERS=N for N, TEST_WORKERS=0 for one process;
+#                           a contract suite, tests/packaging and each other file stay on one worker: tests/conftest.py)
 # make test TARGET=<url>    the contract suites against your server instead (a root with medimock's mounts; API=clarius for one)
 test: $(STAMP)
 ifeq ($(strip $(TARGET)),)
-	$(PY) -m pytest tests contracts --junitxml=reports/junit.xml $(PYTEST_ARGS)
+	$(PY) -m pytest tests contracts --junitxml=reports/junit.xml -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 else
 	MEDIMOCK_TARGET=$(TARGET) $(MEDIMOCK) contract $(if $(API),--api $(API)) --junit reports/junit-contracts.xml \
 	  $(if $(STRICT),--strict) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))

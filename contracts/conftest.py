@@ -24,7 +24,26 @@ from medimock.suite import note_target_limits, register_credentials
 from medimock.target import MOUNTS, Target, TargetError, discover
 from medimock.verdict_plugin import watch
 
-pytest_plugins = ["medimock.conformance.plugin", "medimock.verdict_plugin", "medimock.subtest_progress"]
+pytest_plugins = ["medimock.conformance.plugin", "medimock.verdict_plugin", "medimock.subtest_progress", "medimock.gc_plugin"]
+
+
+# Under pytest-xdist (`medimock contract` with several APIs, `make test`: --dist loadgroup) the suites run in two
+# lanes, each a worker of its own: Ambra alone (the longest suite), and the others one after another. Each API's
+# tests stay on one worker: its session fixtures (the target, the account's inventory before and after) and its
+# order (the property run, then the check that it left the fixtures intact, then the workflows). Clarius and
+# radiology share a lane because both move a medimock target's one clock (and put it back).
+LANES = {"ambra": "contracts: ambra"}
+OTHER_LANE = "contracts: clarius, tscharts, radiology"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        parts = item.nodeid.split("::", 1)[0].split("/")
+        if parts[0] == "contracts" and len(parts) > 2 and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(LANES.get(parts[1], OTHER_LANE)))
 
 
 @pytest.fixture(scope="session")

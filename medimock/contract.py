@@ -1,6 +1,6 @@
 """``medimock contract``: run the packaged contract suites (``contracts/<api>/``) with pytest against a target.
 
-    medimock contract [--api clarius] [--target URL] [--strict] [--junit FILE] [--report DIR] [--examples N] [-- PYTEST_ARGS]
+    medimock contract [--api clarius] [--target URL] [--strict] [--junit FILE] [--report DIR] [--examples N] [--serial] [-- PYTEST_ARGS]
 
 The same run as ``make contract API=... TARGET=...`` (which calls this), from an installed
 package or a checkout alike: the suites, the specs they read and the conformance report's
@@ -97,6 +97,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"generated examples per operation (default {_DEFAULT_EXAMPLES}; ambra gets 3/25 of it, at least 1; 200 is `make contract FULL=1`)",
     )
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="run the suites one after another in one process (default with several APIs: Ambra's suite beside the others', "
+        "two pytest-xdist workers)",
+    )
     parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="after --: more pytest arguments (e.g. -k pagination -x)")
 
 
@@ -129,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         extra.append(
             "--conformance-report=" + ("off" if args.report == "off" else str(Path(args.report).absolute() / f"conformance-{stem}"))
         )
-    command = pytest_command(apis, junit=str(junit), extra=extra)
+    command = pytest_command(apis, junit=str(junit), extra=[*lanes(apis, serial=args.serial), *extra])
     return exit_code(subprocess.run(command, cwd=suites_root(), env=child_environment(env), check=False).returncode)
 
 
@@ -150,6 +156,23 @@ def pytest_command(apis: Sequence[str], *, junit: str | None = None, extra: Sequ
     if junit:
         command.append(f"--junitxml={junit}")
     return command + list(extra)
+
+
+def lanes(apis: Sequence[str], *, serial: bool = False) -> list[str]:
+    """pytest-xdist's options that run the suites in two lanes at once, or none (one lane, ``--serial``, no xdist).
+
+    Ambra's suite is the longest (two thirds of a run of all four), and the suites' client CPU is most of a run's
+    cost: on two cores, Ambra's lane beside the others' takes about as long as Ambra's alone. Each lane is a worker
+    (``contracts/conftest.py`` puts each API's tests in its lane's xdist group); the JUnit XML and the conformance
+    report are merged by the controller.
+    """
+    if serial or "ambra" not in apis or len(apis) < 2:
+        return []
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        return []
+    return ["-n", "2", "--dist", "loadgroup"]
 
 
 def suites_root() -> Path:

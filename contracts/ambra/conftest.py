@@ -33,10 +33,9 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-import yaml
 
 from medimock.conformance.curl import register_secret
-from medimock.suite import SPECS, Inventory, check_base_url, coin, is_negative, require
+from medimock.suite import SPECS, Inventory, check_base_url, coin, is_negative, load_spec, require
 from medimock.target import ApiTarget, Target
 from medimock.verdict import Document, expect, field, json_body
 
@@ -68,8 +67,7 @@ INVENTORY_PAGES = 40  # of 5000 rows each
 
 
 def load_document() -> dict[str, Any]:
-    with open(SPEC, encoding="utf-8") as handle:
-        return dict(yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # the C *safe* loader
+    return load_spec("ambra")
 
 
 def parsed(response: requests.Response) -> Any:

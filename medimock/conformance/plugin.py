@@ -16,12 +16,14 @@ Files: ``<dir>/conformance<suffix>.{html,md,json}`` where ``--junitxml=<dir>/jun
 (``reports/junit-contract-clarius.xml`` -> ``reports/conformance-contract-clarius.html``), or
 ``reports/conformance.*`` under the rootdir without ``--junitxml``. ``--conformance-report=PATH``
 (or ``MEDIMOCK_CONFORMANCE_REPORT``) sets the path without its extension; ``off`` disables
-recording entirely. Under pytest-xdist (``-n``) the plugin stands aside and says so.
+recording entirely. Under pytest-xdist (``-n``) each worker records what it runs and hands its report to the
+controller, which writes one report of them all (each API's tests run on one worker: ``contracts/conftest.py``).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import platform
 import re
 import sys
@@ -38,11 +40,12 @@ import pytest
 from ..resources import contracts_dir
 from . import PLUGIN_NAME
 from .curl import curl_with_variables
-from .model import FAILED, PASSED, Failure, Recorder
+from .model import FAILED, PASSED, ApiReport, Failure, Recorder, Report
 from .render import render_html, render_json, render_markdown, summary_lines
 from .specs import api_of_spec_location, known_apis
 
 OFF = frozenset({"0", "off", "no", "false", "none"})
+WORKER_OUTPUT = "medimock_conformance"  # a pytest-xdist worker's report, pickled, in its workeroutput
 _SUBTEST_LABEL = re.compile(r"\[([A-Z]+) (/[^\]]*)\]$")
 
 
@@ -61,8 +64,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     setting = config.getoption("conformance_report", default=None) or os.environ.get("MEDIMOCK_CONFORMANCE_REPORT") or None
     if setting is not None and setting.strip().lower() in OFF:
-        return
-    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller reports (that it cannot)
         return
     if config.pluginmanager.get_plugin(PLUGIN_NAME) is None:
         config.pluginmanager.register(ConformancePlugin(config, setting), PLUGIN_NAME)
@@ -170,7 +171,12 @@ class ConformancePlugin:
         self._item: pytest.Item | None = None
         self._reports: list[pytest.TestReport] = []
         self._apis_by_location: dict[str, str | None] = {}
-        self._xdist = bool(getattr(config.option, "numprocesses", None)) or bool(getattr(config.option, "dist", "no") not in ("no", None))
+        # a pytest-xdist worker records and writes a report of its own (named after it); the controller sees no exchanges
+        self._worker: str | None = (getattr(config, "workerinput", None) or {}).get("workerid")
+        self._worker_reports: list[bytes] = []  # the controller's: each worker's pickled Report
+        self._xdist = self._worker is None and (
+            bool(getattr(config.option, "numprocesses", None)) or bool(getattr(config.option, "dist", "no") not in ("no", None))
+        )
         # Bound methods, kept so that unregistering removes these very objects.
         self._after_call = self.after_call
         self._after_validate = self.after_validate
@@ -309,6 +315,8 @@ class ConformancePlugin:
 
     # -- pytest hooks ---------------------------------------------------------------------------
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self._worker is not None:
+            return  # an xdist worker collects every test but runs some: its report covers the APIs of those it ran
         for item in session.items:
             api = _item_api(item)
             if api is not None:
@@ -320,6 +328,8 @@ class ConformancePlugin:
         is_property = bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
         self._item, self._reports, self._verdict = item, [], None
         self._failing.clear()
+        if api is not None and self._worker is not None:
+            self.scope.add(api)
         self.recorder.begin_test(item.nodeid, api, is_property)
         try:
             yield
@@ -422,15 +432,24 @@ class ConformancePlugin:
         return meta
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self._xdist or self.config.getoption("collectonly", default=False):
-            return
-        scope = self.scope | self.recorder.active_apis
-        if not scope:
+        if self.config.getoption("collectonly", default=False):
             return
         try:
-            meta = self._meta(exitstatus)
-            meta["targets"] = {api: url for api, url in meta["targets"].items() if api in scope}
-            report = self.recorder.report(sorted(scope), meta)
+            if self._xdist:
+                report = self._merged(exitstatus)
+            else:
+                # an xdist worker reports the APIs whose tests it ran (the controller merges one worker's per API)
+                scope = self.scope if self._worker is not None else self.scope | self.recorder.active_apis
+                if not scope:
+                    return
+                meta = self._meta(exitstatus)
+                meta["targets"] = {api: url for api, url in meta["targets"].items() if api in scope}
+                report = self.recorder.report(sorted(scope), meta)
+                if self._worker is not None:  # the controller merges the workers' reports and writes one
+                    self.config.workeroutput[WORKER_OUTPUT] = pickle.dumps(report)  # type: ignore[attr-defined]
+                    return
+            if report is None:
+                return
             stem = report_stem(self.config, self.setting)
             stem.parent.mkdir(parents=True, exist_ok=True)
             outputs = {".html": render_html(report), ".md": render_markdown(report), ".json": render_json(report)}
@@ -443,6 +462,45 @@ class ConformancePlugin:
         except Exception as exc:  # noqa: BLE001 - a report problem must not hide the run's own result
             self.write_error = f"{type(exc).__name__}: {exc}"
 
+    def _merged(self, exitstatus: int) -> Report | None:
+        """One report of the workers' (pytest-xdist's controller): each API is reported by the worker that ran it.
+
+        The suites' groups (``contracts/conftest.py``) keep each API's tests on one worker; an API split across
+        workers (another ``--dist`` mode) cannot be merged into one row per operation, and is said to be so.
+        """
+        reports: list[Report] = [pickle.loads(data) for data in self._worker_reports]  # noqa: S301 - our own workers' bytes
+        if not reports:
+            return None
+        apis: dict[str, ApiReport] = {}
+        split: set[str] = set()
+        for report in reports:
+            for api in report.apis:
+                if api.api in apis:
+                    split.add(api.api)
+                apis.setdefault(api.api, api)
+        if split:
+            raise RuntimeError(
+                f"the tests of {', '.join(sorted(split))} ran on several pytest-xdist workers: run them with --dist loadgroup "
+                "(contracts/conftest.py groups each API's tests) or without -n"
+            )
+        meta = dict(reports[0].meta)
+        own = self._meta(exitstatus)
+        for key in ("date", "duration", "command", "exit status"):
+            meta[key] = own[key]
+        meta["targets"] = {name: url for report in reports for name, url in report.meta.get("targets", {}).items()}
+        notes = [str(report.meta["notes"]) for report in reports if report.meta.get("notes")]
+        if notes:
+            meta["notes"] = "; ".join(notes)
+        meta["workers"] = f"{len(reports)} pytest-xdist workers, each API's tests on one"
+        return Report(meta, [apis[name] for name in sorted(apis)])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist's controller: a worker finished (its report, if it ran contract tests, is in its output)."""
+        data = (getattr(node, "workeroutput", None) or {}).get(WORKER_OUTPUT)
+        if isinstance(data, bytes):
+            self._worker_reports.append(data)
+
     def _shown(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.config.invocation_params.dir))
@@ -450,10 +508,6 @@ class ConformancePlugin:
             return str(path)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if self._xdist:
-            terminalreporter.write_sep("=", "medimock conformance")
-            terminalreporter.write_line("no conformance report under pytest-xdist (-n): run the contract suites without it for one")
-            return
         if self.write_error:
             terminalreporter.write_sep("=", "medimock conformance", red=True)
             terminalreporter.write_line(f"the conformance report could not be written: {self.write_error}")

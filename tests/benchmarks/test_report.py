@@ -188,3 +188,13 @@ def test_prism_serves_the_specs_paths_at_its_root() -> None:
     assert listing.api == "ambra" and bench.for_prism(listing).paths == ["/study/list?sid=x&page.rows=100"]
     poll = Scenario("clarius_poll", "poll", ["/api/public/v0/exams/accessible/?limit=100"], {"Authorization": "k"})
     assert bench.for_prism(poll).paths == poll.paths and bench.for_prism(poll).headers == {"Authorization": "k"}
+
+
+def test_rewriting_the_results_keeps_the_time_to_verdict(tmp_path):
+    kept_sections = bench.kept_sections
+    results = tmp_path / "RESULTS.md"
+    assert kept_sections(results) == ""  # no file yet
+    results.write_text("# Benchmark results\n\n| old table |\n\n## Time to verdict\n\n| suite | before | after |\n")
+    assert kept_sections(results) == "\n## Time to verdict\n\n| suite | before | after |\n"
+    results.write_text("# Benchmark results\n\n| old table |\n")
+    assert kept_sections(results) == ""
