@@ -39,7 +39,8 @@ def make_app(tmp_path) -> Iterator[Callable[..., Flask]]:
 # Files whose tests are independent runs of a whole suite in a subprocess are spread test by test.
 SPREAD = ("tests/contracts/test_suite_catches_defects.py", "tests/contracts/test_ambra_catch_defects.py",
           "tests/contracts/test_tscharts_radiology_catch_defects.py", "tests/contracts/test_clarius_research_catches_defects.py",
-          "tests/contracts/test_verdict_ambra.py", "tests/contracts/test_verdict_tscharts.py")  # fmt: skip
+          "tests/contracts/test_verdict_ambra.py", "tests/contracts/test_verdict_tscharts.py",
+          "tests/contracts/test_verdict_clarius.py", "tests/diff/test_diff.py")  # fmt: skip
 
 
 def xdist_group(nodeid: str) -> str | None:
