@@ -35,7 +35,11 @@ def test_workflow_suite_catches(defect):
     expected = CASES[defect]
     result = run_suite(defect, expected)
     assert result.returncode == 1, f"the suite passed against {defect}:\n{result.stdout[-3000:]}"
-    assert f"FAILED contracts/clarius/test_workflows.py::{expected}" in result.stdout, result.stdout[-3000:]
+    # a defect that breaks a shared set-up step (the poll page every exam workflow reads) fails that step, which pytest
+    # reports as an ERROR of the first test that needed it; either way the suite's verdict is a document violation
+    caught = [f"{outcome} contracts/clarius/test_workflows.py::{expected}" for outcome in ("FAILED", "ERROR")]
+    assert any(line in result.stdout for line in caught), result.stdout[-3000:]
+    assert "[document]" in result.stdout, result.stdout[-3000:]
 
 
 @pytest.mark.parametrize(
