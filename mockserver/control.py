@@ -12,6 +12,7 @@
     GET    /__mock__/clock          the mock's clock (wall clock + offset)
     POST   /__mock__/clock          move it forward: {"advance_seconds": N} (what expires with time expires)
     PUT    /__mock__/clock          set its offset: {"offset_seconds": N} (a test putting the clock back as it found it)
+    POST   /__mock__/webhooks/drain wait until the webhooks queued so far are sent and recorded ({"timeout_seconds": N})
     ...and what each API adds (``/__mock__/clarius/exams``...).
 
 Errors are ``{"error": "<kind>", "detail": "..."}`` with a 4xx status.
@@ -76,6 +77,7 @@ CORE_SUMMARIES = {
     ("GET", "/clock"): "the mock's clock (wall clock + offset)",
     ("POST", "/clock"): 'move the clock forward: {"advance_seconds": N} (what expires with time expires)',
     ("PUT", "/clock"): 'set its offset: {"offset_seconds": N}',
+    ("POST", "/webhooks/drain"): 'wait until every webhook queued so far is sent and recorded ({"timeout_seconds": N}, default 30)',
 }
 
 
@@ -95,6 +97,7 @@ class ControlApi:
             ("GET", "/clock"): _clock,
             ("POST", "/clock"): _advance_clock,
             ("PUT", "/clock"): _set_clock,
+            ("POST", "/webhooks/drain"): _drain_webhooks,
         }
         self.summaries = dict(CORE_SUMMARIES)
         for api in app.apis:
@@ -201,6 +204,16 @@ def _set_clock(app: MockApp, request: MockRequest) -> MockResponse:
 
 def _clock(app: MockApp, request: MockRequest) -> MockResponse:
     return json_response(clock_state(app))
+
+
+def _drain_webhooks(app: MockApp, request: MockRequest) -> MockResponse:
+    """Wait for the webhooks queued so far (a client that must see their records, or ``medimock diff`` keeping a
+    mirrored B in step with A: B's notification sent while the suite's receiver still listens)."""
+    options = json_body(request, required=False)
+    seconds = options.get("timeout_seconds", 30) if isinstance(options, dict) else 30 if options is None else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 300:
+        raise Problem("invalid_request", 400, 'The body is empty or {"timeout_seconds": N} with 0 <= N <= 300.')
+    return json_response({"drained": app.webhooks.drain(timeout=float(seconds))})
 
 
 def _health(app: MockApp, request: MockRequest) -> MockResponse:
