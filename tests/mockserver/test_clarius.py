@@ -251,3 +251,19 @@ def test_faulted_webhook_shows_in_the_records(client, auth):
     assert client.get("/__mock__/faults").get_json()["rules"][0]["applied"] == 1
     # request rules do not touch webhooks, webhook rules do not touch requests
     assert client.get(f"{API}/services/settings/", headers=auth).status_code == 200
+
+
+def test_webhooks_drain_waits_for_the_queued_notifications(client, auth):
+    """POST /__mock__/webhooks/drain returns once every webhook queued so far is sent and recorded."""
+    client.patch(f"{API}/services/settings/", json={"notification_url": "http://127.0.0.1:9/unreachable"}, headers=auth)
+    uploads = [client.post("/__mock__/clarius/exams", json={}).get_json()["request_uuid"] for _ in range(3)]
+    drained = client.post("/__mock__/webhooks/drain", json={"timeout_seconds": 30})
+    assert drained.status_code == 200 and drained.get_json() == {"drained": True}
+    # no waiting after the drain: every upload's record is already there
+    records = client.get(f"{API}/services/notifications/records/", headers=auth).get_json()["results"]
+    missing = [u for u in uploads if not any(u in r["event"]["request"]["content"] for r in records)]
+    assert not missing, f"not recorded after the drain: {missing}"
+    assert client.post("/__mock__/webhooks/drain").get_json() == {"drained": True}, "an empty body waits the default time"
+    for body in ({"timeout_seconds": -1}, {"timeout_seconds": "5"}, {"timeout_seconds": True}, {"timeout_seconds": 301}):
+        refused = client.post("/__mock__/webhooks/drain", json=body)
+        assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_request", body
