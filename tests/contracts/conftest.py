@@ -67,6 +67,18 @@ class Verdict:
     def warned(self, key: str) -> set[str]:
         return {name for name, case in self.cases.items() if any(f"convention: {key}:" in value for value in case.conventions)}
 
+    def assert_ends_in_verdicts(self, api: str, mode: str) -> None:
+        """A run against a garbage server (servers/garbage.py --mode MODE) ends in verdicts, never in a crash: a 404 for
+        every request is one message naming the base URL (exit 2); otherwise each failure or error is tiered."""
+        assert self.returncode in (1, 2), self.stdout[-2000:]
+        if self.returncode == 2:
+            assert mode == "empty-404" and f"is TARGET {api}'s base URL?" in self.stdout, self.stdout[-2000:]
+            return
+        assert not self.crashes(), "\n\n".join(self.crashes())
+        for name in self.named("failed") | self.named("error"):
+            text = self.cases[name].text
+            assert "[document]" in text or "[convention" in text, f"{name} failed without a verdict:\n{text[:1500]}"
+
 
 def parse_junit(path: Path, api: str) -> dict[str, Case]:
     cases: dict[str, Case] = {}
