@@ -65,16 +65,10 @@ class Tiers:
         if operation is None:
             return UNDOCUMENTED, "the spec has no such operation"
         sources = [self._response_source(operation, status) for status in dict.fromkeys((status_a, status_b))]
-        documents = [s for s in sources if isinstance(s, Document)]
-        if documents:
-            return DOCUMENT, documents[0].label
-        conventions = [s for s in sources if s is not None]
-        if conventions:
-            return CONVENTION, conventions[0].label
         operation_source = self.tags.operation(operation)
         if isinstance(operation_source, Document) and all(s is None for s in sources):
             return UNDOCUMENTED, f"the document gives neither status ({operation_source.label} describes the operation)"
-        return operation_source.tier, operation_source.label
+        return self._first(sources, operation)
 
     # -- per difference ---------------------------------------------------------------------
     def _response(self, operation: dict[str, Any], status: int) -> Any:
