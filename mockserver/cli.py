@@ -107,6 +107,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="port (default 8080, $PORT; 0 picks a free one)",
     )
     parser.add_argument("--seed", type=int, default=int(env("MEDIMOCK_SEED", str(DEFAULT_SEED))), help="fixture seed")
+    parser.add_argument(
+        "--seed-time",
+        type=_seed_time,
+        default=env("MEDIMOCK_SEED_TIME"),
+        metavar="ISO",
+        help="the moment the seeded data is relative to (ISO 8601, e.g. 2026-12-01T00:00:00Z; default: when it is seeded); "
+        "two mocks with one seed, profile and seed time hold the very same data (medimock diff compares every value)",
+    )
     parser.add_argument("--db", default=env("MEDIMOCK_DB"), help="SQLite file (default: a temporary file removed at exit)")
     parser.add_argument("--workers", type=int, default=int(env("MEDIMOCK_WORKERS", "1")), help="worker processes (>1 runs gunicorn)")
     parser.add_argument("--profile", choices=("default", "large", "huge"), default=env("MEDIMOCK_PROFILE", "default"), help="fixture size")
@@ -178,11 +186,21 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default=os.environ.get("MEDIMOCK_LOG_LEVEL", "WARNING"))
 
 
+def _seed_time(text: str) -> str:
+    from .store import parse_seed_time
+
+    try:
+        return parse_seed_time(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 moment: {text!r} (e.g. 2026-12-01T00:00:00Z)") from None
+
+
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     return MockConfig(
         host=args.host,
         port=args.port,
         seed=args.seed,
+        seed_time=args.seed_time,
         db=args.db,
         profile=args.profile,
         apis=tuple(args.api) if args.api else ALL_APIS,

@@ -19,6 +19,7 @@ class MockConfig:
     seed: int = DEFAULT_SEED
     db: str | None = None  # SQLite file; None means a temporary file removed at exit
     profile: str = "default"  # fixture size: "default", "large" or "huge"
+    seed_time: str | None = None  # the moment the seeded data is relative to (ISO 8601); None: when it is seeded
     apis: tuple[str, ...] = ALL_APIS  # which APIs to serve (those that exist)
     strict: bool = False  # validate every response of the mock against its spec
     defects: frozenset[str] = field(default_factory=frozenset)  # deliberate defects (mutation testing)

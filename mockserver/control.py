@@ -222,6 +222,7 @@ def _health(app: MockApp, request: MockRequest) -> MockResponse:
             "status": "ok",
             "apis": {api.name: {"mount": api.definition.mount or "/", "operations": len(api.spec.operations)} for api in app.apis},
             "seed": app.config.seed,
+            "seed_time": app.config.seed_time,
             "profile": app.config.profile,
             "strict": app.config.strict,
             "max_body_bytes": app.config.max_body_bytes,

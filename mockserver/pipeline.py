@@ -102,7 +102,9 @@ class MockApp:
             if self.config.replay
             else None
         )
-        self.store.initialise(self.config.seed, self.config.profile, bulk=self.config.profile in BULK_PROFILES)
+        self.store.initialise(
+            self.config.seed, self.config.profile, bulk=self.config.profile in BULK_PROFILES, seed_time=self.config.seed_time
+        )
         for api in self.apis:
             if api.definition.on_start is not None:
                 api.definition.on_start(self)
@@ -328,7 +330,7 @@ class MockApp:
 
     # -- lifecycle ----------------------------------------------------------------------
     def reset(self) -> None:
-        self.store.reset(self.config.seed, self.config.profile)
+        self.store.reset(self.config.seed, self.config.profile, seed_time=self.config.seed_time)
 
     def close(self) -> None:
         self.journal.close()

@@ -24,6 +24,7 @@ import weakref
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -36,6 +37,17 @@ SeedFunction = Callable[[sqlite3.Connection, "SeedContext"], None]
 class SeedContext:
     seed: int
     profile: str  # "default", "large" or "huge"
+    seed_time: str | None = None  # ISO 8601: the moment the seeded data is relative to (None: now)
+
+    @property
+    def now(self) -> datetime:
+        return parse_seed_time(self.seed_time) if self.seed_time else datetime.now(UTC)
+
+
+def parse_seed_time(text: str) -> datetime:
+    """``--seed-time``: an ISO 8601 moment (a date alone is its midnight; no offset is UTC). ValueError if not one."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass
@@ -164,7 +176,7 @@ class Store:
     def register(self, schema: StoreSchema) -> None:
         self._schemas.append(schema)
 
-    def initialise(self, seed: int, profile: str, *, bulk: bool = False) -> bool:
+    def initialise(self, seed: int, profile: str, *, bulk: bool = False, seed_time: str | None = None) -> bool:
         """Create and seed the tables unless another process already did. True when this call seeded.
 
         ``bulk`` (a profile of a million rows): a new, empty file is seeded with a rollback journal, so
@@ -173,7 +185,7 @@ class Store:
         conn = self.connection()
         switched = bulk and self._fresh(conn) and conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
         try:
-            return self._initialise(seed, profile)
+            return self._initialise(seed, profile, seed_time)
         finally:
             if switched:
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -182,22 +194,22 @@ class Store:
     def _fresh(conn: sqlite3.Connection) -> bool:
         return not conn.in_transaction and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 
-    def _initialise(self, seed: int, profile: str) -> bool:
+    def _initialise(self, seed: int, profile: str, seed_time: str | None = None) -> bool:
         with self.write() as conn:
             conn.execute(_META_DDL)
             for schema in self._schemas:
                 for statement in schema.ddl:
                     conn.execute(statement)
             row = conn.execute("SELECT value FROM medimock_meta WHERE key = 'seeded'").fetchone()
-            wanted = f"{seed}:{profile}:{','.join(s.name for s in self._schemas)}"
+            wanted = f"{seed}:{profile}:{','.join(s.name for s in self._schemas)}" + (f":{seed_time}" if seed_time else "")
             if row is not None and row["value"] == wanted:
                 return False
-            self._seed_all(conn, SeedContext(seed, profile), only_data=row is not None)
+            self._seed_all(conn, SeedContext(seed, profile, seed_time), only_data=row is not None)
             conn.execute("INSERT OR REPLACE INTO medimock_meta VALUES ('seeded', ?)", (wanted,))
             conn.execute("INSERT OR REPLACE INTO medimock_meta VALUES ('generation', ?)", (str(time.time_ns()),))
             return True
 
-    def reset(self, seed: int, profile: str, *, everything: bool = False) -> None:
+    def reset(self, seed: int, profile: str, *, everything: bool = False, seed_time: str | None = None) -> None:
         """Back to the seeded data; ``everything`` also empties the tables kept across resets
         (fault rules, sessions), as in a store just created (the journal has its own file: ``Journal.clear``)."""
         with self.write() as conn:
@@ -206,7 +218,7 @@ class Store:
                 conn.executemany(
                     "DELETE FROM sqlite_sequence WHERE name = ?", [(table,) for schema in self._schemas for table in schema.tables]
                 )
-            self._seed_all(conn, SeedContext(seed, profile), only_data=not everything)
+            self._seed_all(conn, SeedContext(seed, profile, seed_time), only_data=not everything)
             conn.execute("INSERT OR REPLACE INTO medimock_meta VALUES ('generation', ?)", (str(time.time_ns()),))
 
     def _seed_all(self, conn: sqlite3.Connection, context: SeedContext, *, only_data: bool) -> None:

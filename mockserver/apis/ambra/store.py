@@ -256,7 +256,7 @@ OBJECT_INSERT = "INSERT INTO ambra_objects (uuid, kind, account_id, namespace_id
 
 
 def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
-    data = fixtures.build(context.seed, context.profile, permissions=permission_defaults())
+    data = fixtures.build(context.seed, context.profile, now=context.now, permissions=permission_defaults())
     conn.executemany(
         OBJECT_INSERT,
         [

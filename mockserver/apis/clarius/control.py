@@ -59,7 +59,7 @@ def simulate_upload(app: Any, request: MockRequest) -> MockResponse:
         raise Problem("invalid_request", 400, "processing must be true or false.")
     db = ClariusStore(app.store)
     now = datetime.now(UTC)
-    seed_rng = _rng(app, now)
+    seed_rng = _rng(app, db, options)
     if options.get("exam_uuid"):
         exam_row = db.exam_row(str(options["exam_uuid"]))
         if exam_row is None:
@@ -150,9 +150,10 @@ def uploaded_reports(app: Any, request: MockRequest) -> MockResponse:
     return json_response({"count": len(reports), "results": reports})
 
 
-def _rng(app: Any, now: datetime) -> tuple[Any, Any]:
-    # Fresh, unpredictable identifiers per upload, but from a generator seeded per call.
-    return fixtures.seeded(app.config.seed, f"upload:{now.timestamp()}:{id(now)}")
+def _rng(app: Any, db: ClariusStore, options: dict[str, Any]) -> tuple[Any, Any]:
+    # A fresh exam per upload, deterministic from the seed, the uploads so far and the options: two mocks seeded alike
+    # that are sent the same calls make the same exams (``medimock diff`` between them compares every value).
+    return fixtures.seeded(app.config.seed, f"upload:{db.download_request_count()}:{json.dumps(options, sort_keys=True, default=str)}")
 
 
 # -- Research API ---------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ def now_iso() -> str:
 
 
 def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
-    data = fixtures.build(context.seed, context.profile)
+    data = fixtures.build(context.seed, context.profile, now=context.now)
     key = data.api_key
     conn.execute(
         "INSERT INTO clarius_api_keys (prefix, secret_hash, name, created) VALUES (?, ?, ?, ?)",
@@ -212,6 +212,10 @@ class ClariusStore:
 
     def capture(self, capture_uuid: str) -> sqlite3.Row | None:
         return self.store.query_one("SELECT capture_uuid, kind FROM clarius_captures WHERE capture_uuid = ?", (capture_uuid,))
+
+    def download_request_count(self) -> int:
+        with self.store.read() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM clarius_download_requests").fetchone()[0])
 
     def add_exam(self, exam: fixtures.Exam, request: fixtures.DownloadRequest, new_exam: bool) -> None:
         with self.store.write() as conn:

@@ -28,7 +28,6 @@ plus ``report_type``. They are issued now, so the next batch poll returns them.
 from __future__ import annotations
 
 import random
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,7 +85,7 @@ def _reports_for(status: str, report_type: str | None) -> list[str]:
 
 
 def _new_reports(app: Any, kinds: list[str], now: float, rng: random.Random) -> list[dict[str, Any]]:
-    fake, _ = seeded(app.config.seed, f"order:{now}:{rng.random()}")
+    fake, _ = seeded(app.config.seed, f"order:{rng.random()}")
     exam = rng.randrange(len(fixtures.EXAMS))
     issued = datetime.fromtimestamp(now, UTC)
     out: list[dict[str, Any]] = []
@@ -97,7 +96,7 @@ def _new_reports(app: Any, kinds: list[str], now: float, rng: random.Random) -> 
             final_text = text
         # Issued just before now, microseconds apart, so that "oldest first" keeps the reading order.
         created = now - (len(kinds) - index) * 1e-6
-        out.append({"report_id": f"RPT-{secrets.token_hex(5).upper()}", "report_type": kind, "report_text": text, "created_at": created})
+        out.append({"report_id": f"RPT-{rng.getrandbits(40):010X}", "report_type": kind, "report_text": text, "created_at": created})
     return out
 
 
@@ -120,8 +119,10 @@ def simulate_order(app: Any, request: MockRequest) -> MockResponse:
     kinds = _reports_for(status, report_type)
     db = RadiologyStore(app.store)
     now = db.now()
-    rng = random.Random(secrets.randbits(64))
     existing = _string(options, "orderId", _is_id)
+    # deterministic from the seed and the orders so far: two mocks seeded alike that are sent the same calls make the
+    # same orders and reports (``medimock diff`` between them compares every value)
+    rng = random.Random(f"{app.config.seed}:order:{db.order_count()}:{existing}:{status}:{report_type}")
     if existing is not None:
         extra = set(options) & {"organizationId", "study_uid", "study_group"}
         if extra:
@@ -140,7 +141,7 @@ def simulate_order(app: Any, request: MockRequest) -> MockResponse:
         owner = db.group_owner(group)
         if owner is not None and owner != org:
             raise _bad(f"study_group {group} belongs to another organisation.")
-    order_id = _new_order_id(db)
+    order_id = _new_order_id(db, rng)
     order: dict[str, Any] = {
         "order_id": order_id,
         "organization_id": org,
@@ -193,9 +194,9 @@ def _created(db: RadiologyStore, order_id: str, now: float) -> dict[str, Any]:
     return {"organizationId": order["organization_id"], **view.status_body(), "reports": [report_body(r, view) for r in visible]}
 
 
-def _new_order_id(db: RadiologyStore) -> str:
+def _new_order_id(db: RadiologyStore, rng: random.Random) -> str:
     while True:
-        candidate = "ORD-" + "".join(secrets.choice(_ORDER_ID_CHARS) for _ in range(10))
+        candidate = "ORD-" + "".join(rng.choice(_ORDER_ID_CHARS) for _ in range(10))
         if db.order(candidate, None) is None:
             return candidate
 

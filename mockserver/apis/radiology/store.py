@@ -124,7 +124,7 @@ def ts(moment: Any) -> float:
 
 
 def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
-    data = fixtures.build(context.seed, context.profile)
+    data = fixtures.build(context.seed, context.profile, now=context.now)
     conn.execute("DELETE FROM sqlite_sequence WHERE name = 'radiology_orders'")
     conn.executemany("INSERT INTO radiology_organizations VALUES (?, ?, ?)", [(o.id, o.name, i) for i, o in enumerate(data.organizations)])
     conn.executemany(
@@ -357,6 +357,10 @@ class RadiologyStore:
         return len(rows), acknowledged_orders
 
     # -- creation (control API) -----------------------------------------------------------
+    def order_count(self) -> int:
+        with self.store.read() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM radiology_orders").fetchone()[0])
+
     def add_order(self, order: dict[str, Any], reports: list[dict[str, Any]]) -> None:
         with self.store.write() as conn:
             conn.execute(

@@ -61,7 +61,7 @@ def now_iso() -> str:
 
 
 def seed(conn: sqlite3.Connection, context: SeedContext) -> None:
-    data = fixtures.build(context.seed, context.profile)
+    data = fixtures.build(context.seed, context.profile, now=context.now)
     # A reset starts the image ids again where a fresh database would.
     conn.execute("DELETE FROM sqlite_sequence WHERE name = 'tscharts_images'")
     conn.executemany(
