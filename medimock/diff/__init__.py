@@ -61,6 +61,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--a-credentials", metavar="JSON|FILE", help="A's credentials (the names of medimock.target.CREDENTIAL_ENV) over its control API's"
     )
     parser.add_argument("--b-credentials", metavar="JSON|FILE", help="B's credentials, likewise")
+    parser.add_argument(
+        "--data",
+        choices=("auto", "same", "own"),
+        default="auto",
+        help="same: both sides hold the same data (two medimocks with one seed and profile, freshly started or reset; a "
+        "server loaded with the mock's fixtures): every value is compared, lists item by item; own: each side its own data: "
+        "values compared only for what the scenario wrote and reads back, seeded objects paired by role; auto (default): "
+        "same when both sides are medimocks reporting the same seed and profile, else own",
+    )
     parser.add_argument("--rules", metavar="FILE", help="normalisation rules (default: the API's medimock/diff/rules/<api>.yaml)")
     parser.add_argument("--seed", type=int, default=0, help="the property scenario's seed (default 0)")
     parser.add_argument("--examples", type=int, default=3, help="property cases per operation and mode (default 3)")
@@ -112,8 +121,12 @@ def run(args: argparse.Namespace) -> int:
     except (RulesError, ValueError, OSError) as exc:
         print(f"medimock diff: {exc}", file=sys.stderr)
         return 2
-    paired, suite_a = _pair_every_b(args.api, a_side, b_sides)
-    runs = [({"api": args.api, "rules": args.rules, "a": a, "b": b}, notes) for a, b, notes in paired]
+    modes = [data_mode(args.data, a_side, b) for b in b_sides]
+    paired, suite_a = _pair_every_b(args.api, a_side, b_sides, [mode == "same" for mode, _ in modes])
+    runs = [
+        ({"api": args.api, "rules": args.rules, "a": a, "b": b, "data": mode}, [why, *notes])
+        for (a, b, notes), (mode, why) in zip(paired, modes, strict=True)
+    ]
     results: list[tuple[list[dict[str, Any]], list[str]]] = [([], notes) for _, notes in runs]
     try:
         for scenario in scenarios:
@@ -148,22 +161,65 @@ def run(args: argparse.Namespace) -> int:
     return 1 if gating else 0
 
 
+def data_mode(choice: str, a: dict[str, Any], b: dict[str, Any]) -> tuple[str, str]:
+    """Whether the two sides hold the same data ("same") or each its own ("own"), and the report's note saying why."""
+    if choice != "auto":
+        return choice, f"data: {'the same on both sides' if choice == 'same' else 'each side its own'} (--data {choice})"
+    first, second = _health(a.get("control")), _health(b.get("control"))
+    if (
+        first
+        and second
+        and first.get("seed") is not None
+        and (first["seed"], first.get("profile")) == (second["seed"], second.get("profile"))
+    ):
+        why = f"two medimocks with seed {first['seed']}, profile {first.get('profile')}"
+        if first.get("seed_time") and first.get("seed_time") == second.get("seed_time"):
+            why += f", seed time {first['seed_time']}"
+        else:
+            why += (
+                "; their data's times are relative to the moment each was seeded: a step that filters on such a time may "
+                "select other objects (start both with one --seed-time)"
+            )
+        return "same", (
+            f"data: the same on both sides ({why}): every value is compared, lists item by item (reset both first when "
+            "either has served other clients)"
+        )
+    return "own", (
+        "data: each side its own (not two medimocks with one seed and profile; --data same to override): values are compared "
+        "for what the scenario wrote and reads back, seeded objects paired by role"
+    )
+
+
+def _health(control: str | None) -> dict[str, Any] | None:
+    if not control:
+        return None
+    import requests
+
+    try:
+        reply = requests.get(control.rstrip("/") + "/__mock__/health", timeout=10)
+        body = reply.json() if reply.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def _pair_every_b(
-    api: str, a: dict[str, Any], bs: list[dict[str, Any]]
+    api: str, a: dict[str, Any], bs: list[dict[str, Any]], same: list[bool]
 ) -> tuple[list[tuple[dict[str, Any], dict[str, Any], list[str]]], dict[str, Any]]:
-    """Each B's own data paired by role with A's (roles.py). With several Bs, A's inputs are what every pairing kept (the
-    workflows run once against A): a first pass narrows A, a second pairs each B with that A. Returns, per B, the A and B
-    settings as paired and the pairing notes, and the A the workflows run against."""
+    """Each B's own data paired by role with A's (roles.py; not a B holding A's very data). With several Bs, A's inputs
+    are what every pairing kept (the workflows run once against A): a first pass narrows A, a second pairs each B with
+    that A. Returns, per B, the A and B settings as paired and the pairing notes, and the A the workflows run against."""
     from .roles import pair_by_role
 
     suite_a = copy.deepcopy(a)
     if len(bs) > 1:
-        for b in bs:
-            pair_by_role(api, suite_a, copy.deepcopy(b))
+        for b, alike in zip(bs, same, strict=True):
+            if not alike:
+                pair_by_role(api, suite_a, copy.deepcopy(b))
     runs = []
-    for b in bs:
+    for b, alike in zip(bs, same, strict=True):
         paired_a = copy.deepcopy(suite_a)
-        notes = [f"pairing: {note}" for note in pair_by_role(api, paired_a, b)]
+        notes = [] if alike else [f"pairing: {note}" for note in pair_by_role(api, paired_a, b)]
         if paired_a["credentials"] != suite_a["credentials"]:
             notes.append("pairing: this B left out more of A's objects than the others: the workflows use what the others kept")
         runs.append((paired_a, b, notes))

@@ -77,6 +77,7 @@ class Side:
     deleted: set[str] = field(default_factory=set)
     objects: dict[str, Cleanup] = field(default_factory=dict)  # objects this side created (a cleanup rule's create), not deleted yet
     removed_early: list[str] = field(default_factory=list)  # objects only this side created, deleted at once
+    unpaired: set[str] = field(default_factory=set)  # the reference's own objects without a counterpart here (roles.py)
     secrets: dict[str, str] = field(default_factory=dict)  # the side's current sid, access_token...
     session: requests.Session = field(default_factory=requests.Session)
 
@@ -120,20 +121,29 @@ def identity_values(value: Any, rules: Rules, key: str | None = None) -> list[tu
 
 
 def pair_values(
-    ref: Any, side_value: Any, rules: Rules, side: Side, *, everything: bool = False, key: str | None = None, weak: bool = False
+    ref: Any,
+    side_value: Any,
+    rules: Rules,
+    side: Side,
+    *,
+    everything: bool = False,
+    key: str | None = None,
+    weak: bool = False,
+    secrets_only: bool = False,
 ) -> None:
     """Learn the side's counterparts of the reference's identities found at the same places of two JSON values.
 
     ``weak``: the reply of a read (the objects of two sides' lists need not correspond): only long
-    values (uuids, tokens) not mapped yet are learnt, never small numbers."""
+    values (uuids, tokens) not mapped yet are learnt, never small numbers. ``secrets_only``: a read
+    between sides holding the same data (their objects are the same: only sessions and tokens differ)."""
     if isinstance(ref, Mapping) and isinstance(side_value, Mapping):
         for name, item in ref.items():
             if name in side_value:
-                pair_values(item, side_value[name], rules, side, everything=everything, key=str(name), weak=weak)
+                pair_values(item, side_value[name], rules, side, everything=everything, key=str(name), weak=weak, secrets_only=secrets_only)
         return
     if isinstance(ref, list) and isinstance(side_value, list):
         for x, y in _list_pairs(ref, side_value):
-            pair_values(x, y, rules, side, everything=everything, key=key, weak=weak)
+            pair_values(x, y, rules, side, everything=everything, key=key, weak=weak, secrets_only=secrets_only)
         return
     if isinstance(ref, (Mapping, list)) or isinstance(side_value, (Mapping, list)) or ref is None or side_value is None:
         return
@@ -141,7 +151,9 @@ def pair_values(
         return
     if not everything and key is not None and key.lower() in _SECRET_FIELDS and isinstance(side_value, str):
         side.secrets[key.lower()] = side_value
-    if weak and (len(str(ref)) < _MIN_SUBSTRING or str(ref) in side.mapping):
+    elif secrets_only:
+        return
+    if weak and (len(str(ref)) < _MIN_SUBSTRING or str(ref) in side.mapping or str(ref) in side.unpaired):
         return
     if everything or rules.is_identity(key) or (string_kind(ref) == "uuid" and string_kind(side_value) == "uuid"):
         if str(ref) != REDACTED and (str(ref) != str(side_value) or not weak):  # equal: still the side's counterpart
@@ -201,10 +213,11 @@ def pair_credentials(reference: Mapping[str, Any], side_credentials: Mapping[str
 class Lockstep:
     """Runs scenario steps against A and B; ``reference_is_a``: the scenario's requests are A's own (the workflows)."""
 
-    def __init__(self, api: str, a: Side, b: Side, rules: Rules, *, reference_is_a: bool = False) -> None:
+    def __init__(self, api: str, a: Side, b: Side, rules: Rules, *, reference_is_a: bool = False, same_data: bool = False) -> None:
         from .tiers import Tiers
 
         self.api = api
+        self.same_data = same_data  # both sides hold the same data (identically seeded): every value is compared
         self.a, self.b = a, b
         self.rules = rules
         self.reference_is_a = reference_is_a
@@ -247,7 +260,7 @@ class Lockstep:
         if not identity_side and request.path in side.mapping:  # a URL a reply pointed to: the side's own
             segments = str(side.mapping[request.path]).split("/")
         elif not identity_side:
-            if request.path in self.pointed and not any(segment in side.mapping for segment in segments if segment):
+            if not self.same_data and request.path in self.pointed and not any(segment in side.mapping for segment in segments if segment):
                 return (
                     f"not sent to {side.name}: the reference's reply pointed to {request.path}, and {side.name}'s "
                     "reply had no counterpart (its object holds fewer such links)"
@@ -273,6 +286,12 @@ class Lockstep:
                     pass
         translated = StepRequest(request.method, path, query, headers, body)
         if not identity_side:
+            alone = [value for value in self._named(request) if value in side.unpaired]
+            if alone:
+                return (
+                    f"not sent to {side.name}: it names {', '.join(alone[:3])}, one of the reference's own objects that has no "
+                    f"counterpart of the same role on {side.name} (each side's own data; see the pairing note)"
+                )
             named = [value for value in self._named(request) if value in self.reference_created]
             missing = [value for value in named if value not in side.mapping]
             if missing:
@@ -378,7 +397,9 @@ class Lockstep:
             return
         body = reply.json()
         harvest_secrets(body, side)
-        if request.method in ("POST", "PUT") and 200 <= reply.status < 300 and isinstance(body, Mapping):
+        read_command = _read_command(request)
+        created = request.method in ("POST", "PUT") and 200 <= reply.status < 300 and not read_command
+        if created and isinstance(body, Mapping):
             for _, value in identity_values({k: v for k, v in body.items() if not isinstance(v, (Mapping, list))}, self.rules):
                 side.created.add(str(value))
         self._track_objects(exchange, side)
@@ -388,7 +409,9 @@ class Lockstep:
         if not isinstance(ref_body, (Mapping, list)) or not isinstance(body, (Mapping, list)):
             pass
         else:
-            pair_values(ref_body, body, self.rules, side, weak=request.method == "GET" or not 200 <= reply.status < 300)
+            read = request.method == "GET" or not 200 <= reply.status < 300
+            secrets_only = self.same_data and (read or read_command)
+            pair_values(ref_body, body, self.rules, side, weak=read, secrets_only=secrets_only)
         ref_location, location = reference.headers.get("location"), reply.headers.get("location")
         if ref_location and location:
             for x, y in zip(urlsplit(ref_location).path.split("/"), urlsplit(location).path.split("/"), strict=False):
@@ -519,7 +542,7 @@ class Lockstep:
                 self.reference_created |= self.a.created
         else:
             self.learn(request, reference, a_exchange, self.a)
-            if recorded is not None and request.method in ("POST", "PUT") and 200 <= recorded.status < 300:
+            if recorded is not None and request.method in ("POST", "PUT") and 200 <= recorded.status < 300 and not _read_command(request):
                 body = recorded.json()
                 if isinstance(body, Mapping):
                     flat = {k: v for k, v in body.items() if not isinstance(v, (Mapping, list))}
@@ -533,7 +556,7 @@ class Lockstep:
         if reference is not None:
             self.pointed |= _pointed(reference.json())
         if compared and a_exchange.reply is not None and b_exchange.reply is not None:
-            about_created = self._about_created(request, a_exchange.reply)
+            about_created = self.same_data or self._about_created(request, a_exchange.reply)
             query = dict(request.query)
             ordered = self.rules.ordered(request.method, template, query)
             result.differences = compare(
@@ -543,6 +566,8 @@ class Lockstep:
                 to_b=self._a_to_b,
                 written=self.written if about_created else set(),
                 ordered=(ordered.source or ordered.operation) if ordered else None,
+                same_data=self.same_data,
+                text_to_b=self._a_text_to_b,
             )
             if not about_created:  # each side's own objects: what their data explain is no difference
                 result.differences = [
@@ -606,6 +631,18 @@ class Lockstep:
                 left.append(f"{side.name}: {rule.create.split(' ', 1)[1]} {value}: {rule.delete} answered {why}")
         return left
 
+    def _a_text_to_b(self, text: str) -> str:
+        """A's text as B would say it: A's root replaced by B's, and A's identities (long enough to be told apart) by B's."""
+        text = text.replace(self.a.root.rstrip("/"), self.b.root.rstrip("/"))
+        origin_a, origin_b = urlsplit(self.a.root).netloc, urlsplit(self.b.root).netloc
+        if origin_a and origin_b:
+            text = text.replace(origin_a, origin_b)
+        for ref, mine in sorted(self.b.mapping.items(), key=lambda item: -len(item[0])):
+            value_a = ref if self.reference_is_a else self.a.mapping.get(ref, ref)
+            if len(str(value_a)) >= _MIN_SUBSTRING and str(value_a) in text:
+                text = text.replace(str(value_a), str(mine))
+        return text
+
     def _a_to_b(self, value: Any) -> Any:
         """A's identity as B's: through the reference (A's value -> reference value -> B's value)."""
         if self.reference_is_a:
@@ -614,6 +651,11 @@ class Lockstep:
             if str(mine) == str(value):
                 return self.b.to_side(ref)
         return self.b.to_side(value)
+
+
+def _read_command(request: StepRequest) -> bool:
+    """A POST that reads (an Ambra ``/study/list``, a login): what its reply names, it did not create."""
+    return request.method == "POST" and request.path.rstrip("/").rsplit("/", 1)[-1] in _READ_COMMANDS
 
 
 def _objects(value: Any, rules: Rules) -> list[set[str]]:

@@ -113,8 +113,13 @@ def _pair_radiology_orders(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
         examples[1]["order_id"] = pairs[examples[0]["order_id"]]
         examples[1]["study_uid"] = b_orders[examples[1]["order_id"]][0]
     b.setdefault("pairs", {}).update(pairs)
+    # A's orders without a counterpart: a step naming one is not sent to B (B's order at the same place of a list is
+    # another kind of order, and the steps would differ by the data)
+    unpaired = [order for order in a_orders if order not in pairs]
+    b.setdefault("unpaired", []).extend([*unpaired, *(a_orders[order][0] for order in unpaired)])
     return [
-        f"orders: {sum(1 for k in pairs if k in a_orders)} of A's {len(a_orders)} polled orders paired by role (status, report types) with B's {len(b_orders)}"
+        f"orders: {sum(1 for k in pairs if k in a_orders)} of A's {len(a_orders)} polled orders paired by role (status, report types) with B's "
+        f"{len(b_orders)}; steps naming one of the {len(unpaired)} others are not sent to B"
     ]
 
 

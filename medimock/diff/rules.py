@@ -4,6 +4,8 @@ A rule file is YAML (``medimock/diff/rules/<api>.yaml`` by default, ``--rules FI
 
     identity_fields: [patient, clinic, station]   # besides the default: id, *_id, uuid, *_uuid, sid, token...
     volatile_fields: [timestamp, created, "*_at"] # compared by kind (string/number/null), never by value
+    data_fields: [count]                          # values of each side's own data: compared by kind, and by value
+                                                  # only when both sides hold the same data (--data same)
     ordered_lists:                                # lists whose order the document fixes, by "METHOD path?query-name"
       - {operation: "GET /tscharts/v1/image/", when_query: sort, source: "tscharts-image-api.txt: sort by image timestamp"}
     ignore_headers: [X-Request-Id]                # headers never compared (only Allow, Location,
@@ -61,6 +63,7 @@ class Cleanup:
 class Rules:
     identity_fields: tuple[str, ...] = DEFAULT_IDENTITY
     volatile_fields: tuple[str, ...] = DEFAULT_VOLATILE
+    data_fields: tuple[str, ...] = ()
     ordered_lists: tuple[OrderedList, ...] = ()
     ignore_headers: frozenset[str] = frozenset()
     cleanup: tuple[Cleanup, ...] = ()
@@ -72,6 +75,9 @@ class Rules:
 
     def is_volatile(self, key: str | None) -> bool:
         return key is not None and any(fnmatchcase(key.lower(), pattern) for pattern in self.volatile_fields)
+
+    def is_data(self, key: str | None) -> bool:
+        return key is not None and any(fnmatchcase(key.lower(), pattern) for pattern in self.data_fields)
 
     def cleanup_of(self, method: str, template: str) -> Cleanup | None:
         return next((rule for rule in self.cleanup if rule.create == f"{method.upper()} {template}"), None)
@@ -103,7 +109,7 @@ def load_rules(api: str, path: str | Path | None = None) -> Rules:
         raise RulesError(f"{file}: not YAML ({exc})") from exc
     if not isinstance(data, dict):
         raise RulesError(f"{file}: a mapping of rules expected")
-    unknown = set(data) - {"identity_fields", "volatile_fields", "ordered_lists", "ignore_headers", "cleanup", "description"}
+    unknown = set(data) - {"identity_fields", "volatile_fields", "data_fields", "ordered_lists", "ignore_headers", "cleanup", "description"}
     if unknown:
         raise RulesError(f"{file}: unknown rule {sorted(unknown)[0]!r}")
     try:
@@ -123,6 +129,7 @@ def load_rules(api: str, path: str | Path | None = None) -> Rules:
     return Rules(
         identity_fields=DEFAULT_IDENTITY + tuple(str(x).lower() for x in data.get("identity_fields") or []),
         volatile_fields=DEFAULT_VOLATILE + tuple(str(x).lower() for x in data.get("volatile_fields") or []),
+        data_fields=tuple(str(x).lower() for x in data.get("data_fields") or []),
         ordered_lists=ordered,
         ignore_headers=frozenset(str(x).lower() for x in data.get("ignore_headers") or []),
         cleanup=cleanup,

@@ -41,12 +41,13 @@ def build_lockstep(settings: dict[str, Any], *, reference_is_a: bool) -> Lockste
         auth = entry.get("auth") or entry["credentials"].get("authorization")
         sides.append(Side(key.upper(), entry["root"], dict(entry["credentials"]), auth, entry.get("control")))
     a, b = sides
-    lockstep = Lockstep(api, a, b, rules, reference_is_a=reference_is_a)
+    lockstep = Lockstep(api, a, b, rules, reference_is_a=reference_is_a, same_data=settings.get("data") == "same")
     # A's credentials are the reference (the workflows run against A; a recording is usually made
     # against one of the two): B learns their counterparts
     if True:
         pair_credentials(a.credentials, b.credentials, rules, b)
         b.mapping.update(settings["b"].get("pairs") or {})  # paired by role (roles.py): over the credentials' positions
+        b.unpaired = set(settings["b"].get("unpaired") or [])
         if a.auth and b.auth and a.auth != b.auth:
             b.mapping[a.auth] = b.auth
             scheme_a, _, secret_a = a.auth.partition(" ")

@@ -131,7 +131,7 @@ class Tiers:
         if node is None:
             return False
         if detail.startswith("field only on"):
-            return self._required(node, where) is False
+            return self._required(node, where, open_optional=True) is False
         kinds = detail.split(" against ")
         if len(kinds) == 2 and "null" in kinds:
             return self._nullable(self._field_schema(node, where))
@@ -173,29 +173,33 @@ class Tiers:
         source = self.tags.operation(operation)
         return source.tier, source.label
 
-    def _required(self, response: Any, where: str) -> bool | None:
-        """Whether the response schema requires the field at ``where`` ($.a.b, $[].c); None when it does not say."""
+    def _required(self, response: Any, where: str, *, open_optional: bool = False) -> bool | None:
+        """Whether the response schema requires the field at ``where`` ($.a.b, $[].c); None when it does not say.
+        ``open_optional``: a field an open object (additional properties allowed) does not declare is optional (a
+        bundle's reply holds any command's reply: what the schema leaves open, it does not require)."""
         content = (response or {}).get("content") or {}
         media = next((m for k, m in content.items() if "json" in k), None)
         schema = self.tags.resolve((media or {}).get("schema"))
         parts = [p for p in where.replace("[]", ".[]").split(".") if p and p != "$"]
-        return self._walk_required(schema, parts)
+        return self._walk_required(schema, parts, open_optional)
 
-    def _walk_required(self, schema: Any, parts: list[str]) -> bool | None:
+    def _walk_required(self, schema: Any, parts: list[str], open_optional: bool = False) -> bool | None:
         schema = self.tags.resolve(schema)
         if not isinstance(schema, dict) or not parts:
             return None
         for key in ("oneOf", "anyOf", "allOf"):
             if key in schema:
-                answers = [self._walk_required(branch, parts) for branch in schema[key]]
+                answers = [self._walk_required(branch, parts, open_optional) for branch in schema[key]]
                 known = [a for a in answers if a is not None]
                 return any(known) if known else None
         head, rest = parts[0], parts[1:]
         if head == "[]":
-            return self._walk_required(schema.get("items"), rest)
+            return self._walk_required(schema.get("items"), rest, open_optional)
         properties = schema.get("properties") or {}
         if head not in properties:
+            if open_optional and schema.get("additionalProperties", True) is not False and schema.get("type") in (None, "object"):
+                return head in (schema.get("required") or []) and not rest
             return None
         if not rest:
             return head in (schema.get("required") or [])
-        return self._walk_required(properties[head], rest)
+        return self._walk_required(properties[head], rest, open_optional)

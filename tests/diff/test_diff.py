@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import requests
 from medimock.target import EmbeddedMock
 
 SERVERS = Path(__file__).resolve().parents[1] / "contracts" / "servers"
+# mocks that must hold the very same data are seeded relative to one moment (their data's times are then equal too)
+SEED_TIME = datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 @pytest.fixture
@@ -103,12 +106,15 @@ def test_two_mocks_with_different_seeds_report_nothing_property(tmp_path: Path, 
 # the kind of file), and what only each side's data explain (an optional field, a null of seeded objects) is no
 # difference. Steps that follow a link A's reply held and B's did not (a Clarius exam with more captures on A)
 # are not sent to B, and noted.
-# Radiology (2 differences left: /results of seeded orders the role pairing could not match) and Ambra (10: seeded
-# studies' optional tags, counts and nulls in lists that mix them with the scenario's own) are not clean yet.
+# Radiology's orders are paired by role (status and report types); the steps naming one of A's orders without a
+# counterpart on B are not sent to B, and noted.
 SEED_WORKFLOWS = {
     "tscharts": (150, ("pairing: patients:",)),
     "clarius": (200, ()),
+    "radiology": (300, ("pairing: orders:",)),
+    "ambra": (450, ()),
 }
+SKIPPED_BECAUSE = ("pointed to /media/clarius/captures/", "no counterpart of the same role on B")
 
 
 @pytest.mark.parametrize("api", sorted(SEED_WORKFLOWS))
@@ -122,8 +128,9 @@ def test_two_mocks_with_different_seeds_report_nothing_workflows(tmp_path: Path,
     for pairing in pairings:
         assert any(note.startswith(pairing) for note in report["notes"]), report["notes"]
     assert not [note for note in report["notes"] if "NOT DELETED" in note]
-    skipped = [note for note in report["notes"] if "not sent to" in note]
-    assert all("pointed to /media/clarius/captures/" in note for note in skipped), skipped
+    skipped = [note for note in report["notes"] if note.startswith("step ") and "not sent to" in note]
+    assert all(any(why in note for why in SKIPPED_BECAUSE) for note in skipped), skipped
+    assert any(note.startswith("data: each side its own") for note in report["notes"]), report["notes"]
     assert code == 0
 
 
@@ -298,13 +305,54 @@ def test_every_defect_is_listed() -> None:
     assert {d["name"] for d in json.loads(listed.stdout)} == set(EVERY_DEFECT) | NOT_SEEN_BY_WORKFLOWS
 
 
-# What each defect's B differs in, exactly: (kind, operation, where, who decides), once each, nothing else. Some defects
-# show in several places (auth_ignored: every operation the workflows call without a key), and some carry on into the
-# replies that follow (Ambra's sort_ignored and filter_ignored return other objects first: their optional fields).
-# Empty: the defect changes only values, and values are compared only for what the scenario wrote and reads back
-# (ARCHITECTURE): of seeded objects (a count, a next link, which seeded records a poll returns, a report not acked
-# coming back) they are each side's data, not the behaviour; Ambra's missing_fields_subtype_empty and
-# page_more_wrong change a value of an error body and of a seeded list's page.
+# What each defect's B differs in, exactly: (kind, operation, where, who decides), once each, nothing else. A and every B
+# are mocks with one seed and one seed time, so the diff compares every value (--data same, chosen by itself): a
+# defect that changes only values of seeded objects (a count, a link, which records a poll returns, a report not
+# acknowledged coming back) is a "value" difference. Some defects show in several places (auth_ignored: every
+# operation the workflows call without a key), and some carry on into the replies that follow (Ambra's sort_ignored
+# and filter_ignored return other objects first; tscharts' delete_keeps_image lists the image it should have deleted).
+# The last B is a mock like A: nothing.
+# Ambra's missing_fields_subtype_empty shows in the MISSING_FIELDS error of every command the general test probes
+# without its required fields, by GET and by POST (user/set only by POST)
+_PROBED = [
+    "account/can/share",
+    "account/saml/role/set",
+    "account/vanity/add",
+    "analytics/user",
+    "appointment/add",
+    "case/attach",
+    "customfield/add",
+    "destination/retrieve",
+    "dictionary/entry/delete",
+    "group/add",
+    "help/set",
+    "hl7/transform/add",
+    "location/add",
+    "meeting/events/add",
+    "namespace/removed/user/report",
+    "node/log",
+    "order/sps/add",
+    "qctask/add",
+    "radreport/add",
+    "radreport/template/add",
+    "role/filter/add",
+    "rule_set/add",
+    "site/user/add",
+    "study/audit",
+    "study/manual/route",
+    "study/push/hl7",
+    "study/share/who",
+    "study/validate",
+    "timer_rule/add",
+    "webhook/add",
+]
+MISSING_FIELDS_PROBED = [
+    ("value", f"{method} /api/v3/{command}", "$.error_subtype[]", "document")
+    for command in [*_PROBED, "user/set"]
+    for method in (("POST",) if command in ("user/set",) else ("GET", "POST"))
+]
+
+
 EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
     # The Clarius spec cites clarius-cloud-api-v0.txt for its responses since clarius-verdict: a 401/403, a documented
     # 200 and a documented reply's fields are the document's; the deleted key's 404, the settings PATCH reply and the
@@ -324,20 +372,36 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("status", "GET /api/public/v0/services/api-keys/", "", "document"),
     ],
     "clarius.download_wrong_request_uuid": [],
-    "clarius.old_records_returned": [],
-    "clarius.poll_count_wrong": [],
-    "clarius.poll_ignores_customer_filter": [],
+    "clarius.old_records_returned": [
+        ("value", "GET /api/public/v0/services/notifications/records/", "$.count", "document"),
+        ("value", "GET /api/public/v0/services/notifications/records/", "$.results[]", "document"),
+    ],
+    "clarius.poll_count_wrong": [
+        ("value", "GET /api/public/v0/exams/accessible/", "$.count", "document"),
+    ],
+    "clarius.poll_ignores_customer_filter": [
+        ("shape", "GET /api/public/v0/exams/accessible/", "$.next", "document"),
+        ("value", "GET /api/public/v0/exams/accessible/", "$.count", "document"),
+        ("value", "GET /api/public/v0/exams/accessible/", "$.results[]", "document"),
+    ],
     "clarius.poll_missing_download_url": [
         ("shape", "GET /api/public/v0/exams/accessible/", "$.results[].download_url", "document"),
     ],
-    "clarius.poll_not_paginated": [],
-    "clarius.previous_link_wrong": [],
+    "clarius.poll_not_paginated": [
+        ("shape", "GET /api/public/v0/exams/accessible/", "$.next", "document"),
+        ("shape", "GET /api/public/v0/exams/accessible/", "$.previous", "document"),
+        ("value", "GET /api/public/v0/exams/accessible/", "$.results[]", "document"),
+    ],
+    "clarius.previous_link_wrong": [
+        ("value", "GET /api/public/v0/exams/accessible/", "$.previous", "document"),
+    ],
     "clarius.report_without_file_accepted": [
         ("status", "POST /api/public/v0/services/requests/{request_uuid}/reports/", "", "convention"),
     ],
     "clarius.revoked_key_still_accepted": [
         ("status", "DELETE /api/public/v0/services/api-keys/{prefix}/", "", "convention"),
         ("status", "GET /api/public/v0/services/api-keys/", "", "document"),
+        ("value", "GET /api/public/v0/services/api-keys/", "$[]", "document"),
     ],
     "clarius.settings_wrong_type": [
         ("shape", "GET /api/public/v0/services/settings/", "$.notification_url", "document"),
@@ -357,6 +421,7 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("status", "DELETE /tscharts/v1/image/{id}/", "", "document"),
         ("status", "GET /tscharts/v1/image/", "", "document"),
         ("status", "GET /tscharts/v1/image/{id}/", "", "document"),
+        ("value", "GET /tscharts/v1/image/", "$[]", "document"),
     ],
     "tscharts.empty_list_200": [
         ("status", "GET /tscharts/v1/image/", "", "document"),
@@ -373,7 +438,9 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
     "tscharts.sort_ascending": [
         ("order", "GET /tscharts/v1/image/", "$[]", "document"),
     ],
-    "radiology.ack_ignored": [],
+    "radiology.ack_ignored": [
+        ("value", "GET /radiology/reports", "$[]", "document"),
+    ],
     "radiology.auth_ignored": [
         ("shape", "GET /radiology/status", "$.studyGroup", "document"),
         ("status", "GET /radiology/orderId", "", "document"),
@@ -391,6 +458,9 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("status", "GET /radiology/status", "", "document"),
         ("status", "POST /radiology/reports", "", "convention"),
         ("status", "POST /radiology/reports", "", "convention"),
+        ("value", "GET /radiology/orderId", "$.orderIds[]", "document"),
+        ("value", "GET /radiology/results", "$.error_description", "convention"),
+        ("value", "GET /radiology/status", "$.orderId", "document"),
     ],
     "radiology.expired_token_accepted": [
         ("status", "GET /radiology/reports", "", "document"),
@@ -405,6 +475,9 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("status", "GET /radiology/report", "", "document"),
         ("status", "GET /radiology/results", "", "document"),
         ("status", "GET /radiology/status", "", "document"),
+        ("value", "GET /radiology/orderId", "$.orderIds[]", "document"),
+        ("value", "GET /radiology/results", "$.error_description", "convention"),
+        ("value", "GET /radiology/status", "$.orderId", "document"),
     ],
     "radiology.scope_not_enforced": [
         ("status", "GET /radiology/orderId", "", "document"),
@@ -417,6 +490,7 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
     "radiology.status_not_most_recent": [
         ("status", "GET /radiology/results", "", "document"),
         ("status", "GET /radiology/results", "", "document"),
+        ("value", "GET /radiology/status", "$.orderId", "document"),
         ("value", "GET /radiology/status", "$.reportTypes[]", "document"),
         ("value", "GET /radiology/status", "$.status", "document"),
     ],
@@ -431,12 +505,13 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("status", "POST /api/v3/study/list", "", "document"),
     ],
     "ambra.filter_ignored": [
-        ("shape", "POST /api/v3/customfield/list", "$.customfields[].options", "document"),
-        ("shape", "POST /api/v3/study/list", "$.studies[].attachment_count", "convention"),
-        ("shape", "POST /api/v3/study/list", "$.studies[].institution_name", "document"),
-        ("shape", "POST /api/v3/study/list", "$.studies[].patient_age", "convention"),
-        ("shape", "POST /api/v3/study/list", "$.studies[].referring_physician", "document"),
-        ("shape", "POST /api/v3/study/list", "$.studies[].tags", "convention"),
+        ("value", "POST /api/v3/customfield/list", "$.customfields[]", "document"),
+        ("value", "POST /api/v3/customfield/list", "$.page.count", "document"),
+        ("value", "POST /api/v3/group/list", "$.groups[]", "document"),
+        ("value", "POST /api/v3/group/list", "$.page.count", "document"),
+        ("value", "POST /api/v3/study/list", "$.page.count", "document"),
+        ("value", "POST /api/v3/study/list", "$.page.more", "document"),
+        ("value", "POST /api/v3/study/list", "$.studies[]", "document"),
     ],
     "ambra.logout_keeps_sid": [
         ("status", "GET /api/v3/session/ttl", "", "document"),
@@ -449,13 +524,17 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("status", "POST /api/v3/study/count", "", "document"),
         ("status", "POST /api/v3/study/list", "", "document"),
     ],
-    "ambra.missing_fields_subtype_empty": [],
+    "ambra.missing_fields_subtype_empty": MISSING_FIELDS_PROBED,
     "ambra.not_found_answers_200": [
+        ("shape", "POST /api/v3/bundle", "$[].error_subtype", "document"),
+        ("shape", "POST /api/v3/bundle", "$[].error_type", "document"),
         ("status", "POST /api/v3/customfield/get", "", "document"),
         ("status", "POST /api/v3/group/get", "", "document"),
         ("status", "POST /api/v3/location/get", "", "document"),
         ("status", "POST /api/v3/study/get", "", "document"),
         ("status", "POST /api/v3/webhook/get", "", "document"),
+        ("value", "POST /api/v3/bundle", "$[].HTTP_STATUS_CODE", "document"),
+        ("value", "POST /api/v3/bundle", "$[].status", "document"),
     ],
     "ambra.not_permitted_ignored": [
         ("status", "POST /api/v3/group/add", "", "document"),
@@ -472,23 +551,13 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("shape", "POST /api/v3/role/list", "$.page.count", "document"),
         ("shape", "POST /api/v3/study/list", "$.page.count", "document"),
     ],
-    "ambra.page_more_wrong": [],
+    "ambra.page_more_wrong": [
+        ("value", "POST /api/v3/bundle", "$[].page.more", "document"),
+        ("value", "POST /api/v3/customfield/list", "$.page.more", "document"),
+        ("value", "POST /api/v3/study/list", "$.page.more", "document"),
+    ],
     "ambra.sort_ignored": [
-        ("shape", "POST /api/v3/customfield/get", "$.account_id", "document"),
-        ("shape", "POST /api/v3/customfield/get", "$.display_order", "convention"),
-        ("shape", "POST /api/v3/customfield/get", "$.options", "convention"),
-        ("shape", "POST /api/v3/customfield/get", "$.required", "convention"),
-        ("shape", "POST /api/v3/customfield/list", "$.customfields[].account_id", "document"),
-        ("shape", "POST /api/v3/customfield/list", "$.customfields[].display_order", "convention"),
-        ("shape", "POST /api/v3/customfield/list", "$.customfields[].options", "convention"),
-        ("shape", "POST /api/v3/customfield/list", "$.customfields[].options", "document"),
-        ("shape", "POST /api/v3/customfield/list", "$.customfields[].required", "convention"),
-        ("shape", "POST /api/v3/group/get", "$.must_approve", "convention"),
-        ("shape", "POST /api/v3/group/get", "$.role_id", "convention"),
-        ("shape", "POST /api/v3/group/get", "$.role_name", "convention"),
-        ("shape", "POST /api/v3/location/get", "$.must_approve", "convention"),
-        ("shape", "POST /api/v3/location/get", "$.role_id", "convention"),
-        ("shape", "POST /api/v3/location/get", "$.role_name", "convention"),
+        ("value", "POST /api/v3/customfield/list", "$.customfields[]", "document"),
     ],
     "ambra.study_get_drops_study_uid": [
         ("shape", "POST /api/v3/bundle", "$[].study_uid", "document"),
@@ -508,11 +577,14 @@ def _start_all(mocks: list[EmbeddedMock]) -> list[str]:
 def test_every_defect_reports_exactly_its_differences(tmp_path: Path, api: str) -> None:
     """The clean mock against each of the API's defect variants in one diff (one run of the workflows, mirrored to every
     B): per defect, exactly the differences it plants, each once and classified, both curls; the exit code gates."""
-    defects = sorted(d for d in EVERY_DEFECT if d.startswith(api + "."))
-    started = [EmbeddedMock(["--api", api], strict=False)] + [EmbeddedMock(["--api", api, "--defect", d], strict=False) for d in defects]
+    defects = [*sorted(d for d in EVERY_DEFECT if d.startswith(api + ".")), "(none)"]  # the last B: a mock like A
+    same = ["--api", api, "--seed-time", SEED_TIME]  # one seed, one seed time: the very same data on every side
+    started = [EmbeddedMock(same, strict=False)] + [
+        EmbeddedMock([*same, "--defect", d] if d != "(none)" else same, strict=False) for d in defects
+    ]
     try:
         a, *bs = _start_all(started)
-        workflows = " or ".join(sorted({EVERY_DEFECT[d] for d in defects}))
+        workflows = " or ".join(sorted({EVERY_DEFECT[d] for d in defects if d in EVERY_DEFECT}))
         code, _ = diff(tmp_path, api, a, bs[0], *[arg for b in bs[1:] for arg in ("--b", b)], "-k", workflows, report="b1/diff.json")
     finally:
         for mock in started:
@@ -521,8 +593,9 @@ def test_every_defect_reports_exactly_its_differences(tmp_path: Path, api: str) 
     for number, defect in enumerate(defects, 1):
         report = json.loads((tmp_path / "report" / f"b{number}" / "diff.json").read_text())
         assert report["b"] == bs[number - 1] and report["compared"] > 100, report["notes"]
+        assert any(note.startswith("data: the same on both sides") and SEED_TIME in note for note in report["notes"]), report["notes"]
         got = sorted((d["kind"], d["operation"], d["where"], d["tier"]) for d in report["differences"])
-        if got != sorted(EVERY_DEFECT_FOUND[defect]):
+        if got != sorted(EVERY_DEFECT_FOUND.get(defect, [])):
             mismatched[defect] = got
         assert all(d["a_side"]["curl"].startswith("curl ") and d["b_side"]["curl"].startswith("curl ") for d in report["differences"])
         assert not [note for note in report["notes"] if "NOT DELETED" in note], report["notes"]
