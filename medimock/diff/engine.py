@@ -77,6 +77,8 @@ class Side:
     deleted: set[str] = field(default_factory=set)
     objects: dict[str, Cleanup] = field(default_factory=dict)  # objects this side created (a cleanup rule's create), not deleted yet
     removed_early: list[str] = field(default_factory=list)  # objects only this side created, deleted at once
+    link_queries: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = field(default_factory=dict)  # link path ->
+    # (the reference's query, the side's) of links the replies pointed to
     unpaired: set[str] = field(default_factory=set)  # the reference's own objects without a counterpart here (roles.py)
     secrets: dict[str, str] = field(default_factory=dict)  # the side's current sid, access_token...
     session: requests.Session = field(default_factory=requests.Session)
@@ -159,9 +161,11 @@ def pair_values(
         if str(ref) != REDACTED and (str(ref) != str(side_value) or not weak):  # equal: still the side's counterpart
             side.mapping[str(ref)] = side_value
             if string_kind(ref) == "url" and string_kind(side_value) == "url":  # a URL a reply points to: its path too
-                ref_path, side_path = urlsplit(str(ref)).path, urlsplit(str(side_value)).path
-                if ref_path != side_path and ref_path.count("/") > 1:
-                    side.mapping.setdefault(ref_path, side_path)
+                ref_parts, side_parts = urlsplit(str(ref)), urlsplit(str(side_value))
+                if ref_parts.path != side_parts.path and ref_parts.path.count("/") > 1:
+                    side.mapping.setdefault(ref_parts.path, side_parts.path)
+                if ref_parts.query != side_parts.query:  # a signed link: the side's own signature
+                    side.link_queries.setdefault(ref_parts.path, (_pairs(ref_parts.query), _pairs(side_parts.query)))
         elif str(ref) == REDACTED and key is not None:
             side.secrets[key.lower()] = str(side_value)
 
@@ -268,6 +272,9 @@ class Lockstep:
             segments = [str(side.to_side(unquoted)) if unquoted in side.mapping else unquoted for unquoted in segments]
         path = "/".join(segments)
         query = [(k, self._field(k, v, side, identity_side)) for k, v in request.query]
+        link = side.link_queries.get(request.path) if not identity_side else None
+        if link is not None and link[0] == request.query:  # the link as the reference's reply gave it: the side's own
+            query = list(link[1])
         headers = {k: self._header(k, v, side, identity_side) for k, v in request.headers.items()}
         if side.auth and not any(k.lower() == "authorization" for k in headers) and not self.reference_is_a:
             headers["Authorization"] = side.auth
@@ -651,6 +658,10 @@ class Lockstep:
             if str(mine) == str(value):
                 return self.b.to_side(ref)
         return self.b.to_side(value)
+
+
+def _pairs(query: str) -> list[tuple[str, str]]:
+    return parse_qsl(query, keep_blank_values=True)
 
 
 def _read_command(request: StepRequest) -> bool:

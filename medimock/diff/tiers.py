@@ -9,12 +9,23 @@ status the spec does not have is ``undocumented``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from medimock.checks import SpecTags
 from medimock.verdict import Convention, Document, Source
 
+from .rules import string_kind
+
 DOCUMENT, CONVENTION, UNDOCUMENTED = "document", "convention", "undocumented"
+
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_=-]{16,}$")
+
+
+def _an_identity(segment: str) -> bool:
+    """A path segment that names one object: a number, a uuid, a long token (a signed or encoded part of a link)."""
+    return segment.isdigit() or string_kind(segment) == "uuid" or bool(_TOKEN.match(segment))
 
 
 class Tiers:
@@ -40,8 +51,8 @@ class Tiers:
     def locate(self, method: str, path: str) -> tuple[str, str, str]:
         """(method, the spec's path template, operationId) of a request path from a target's root."""
         found = self._match(method, path)
-        if found is None:
-            return method, path, ""
+        if found is None:  # a link a reply pointed to (media, downloads): its identities as placeholders
+            return method, "/".join("{id}" if _an_identity(segment) else segment for segment in path.split("/")), ""
         return method, self.mount + found.path, found.operation_id
 
     def _operation(self, method: str, path: str) -> dict[str, Any] | None:

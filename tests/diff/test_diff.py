@@ -247,10 +247,15 @@ def test_recording_against_a_defect_variant(tmp_path: Path, mocks: Any) -> None:
 
 # Every `make mutation` defect with one workflow that meets it: each API's diff runs those workflows (-k, their union)
 # once against the clean mock A, every request mirrored to one B per defect (`--b` repeated), so four diffs cover
-# every defect. Defects the workflows source cannot see:
-# a webhook's payload goes to a receiver, not into a reply of A or B; the Clarius Research API's workflows are
-# contracts/clarius/test_research*.py, not the test_workflows.py the source runs.
+# every defect. A webhook's payload goes to a receiver, not into a reply: it shows in the notification records that
+# keep what was sent (compared when both sides hold the same data); the Research API's DICOM downloads are compared by
+# what their archives hold (each DICOM file's transfer syntax and main attributes).
 EVERY_DEFECT = {
+    "clarius.webhook_missing_download_url": "test_webhook_delivery",
+    "clarius.research_bundle_not_checked": "test_without_the_bundle_both_apis_refuse",
+    "clarius.research_processing_served": "test_raw_data_while_processing_is_400",
+    "clarius.dicom_wrong_transfer_syntax": "test_dicom_defaults",
+    "clarius.research_links_never_expire": "test_expired_links_are_refused",
     "clarius.poll_missing_download_url": "test_pagination_walk",
     "clarius.confirm_undocumented_status": "test_confirmation_then_confirmed_tokens",
     "clarius.auth_ignored": "test_bad_credentials_are_401",
@@ -261,7 +266,7 @@ EVERY_DEFECT = {
     "clarius.revoked_key_still_accepted": "test_api_key_lifecycle",
     "clarius.poll_count_wrong": "test_pagination_walk",
     "clarius.previous_link_wrong": "test_pagination_walk",
-    "clarius.download_wrong_request_uuid": "test_early_revision_download_by_exam",
+    "clarius.download_wrong_request_uuid": "test_download_and_every_capture",
     "clarius.unknown_token_confirmed": "test_confirming_an_unknown_token_is_404",
     "clarius.report_without_file_accepted": "test_report_upload",
     "clarius.old_records_returned": "test_records_older_than_14_days_are_not_returned",
@@ -291,18 +296,11 @@ EVERY_DEFECT = {
     "ambra.not_found_answers_200": "test_resource_lifecycle",
     "ambra.page_count_string": "test_study_list_paging_walk",
 }
-NOT_SEEN_BY_WORKFLOWS = {
-    "clarius.webhook_missing_download_url",
-    "clarius.research_bundle_not_checked",
-    "clarius.research_processing_served",
-    "clarius.dicom_wrong_transfer_syntax",
-    "clarius.research_links_never_expire",
-}
 
 
 def test_every_defect_is_listed() -> None:
     listed = subprocess.run([sys.executable, "-m", "mockserver", "defects"], capture_output=True, text=True, check=True)
-    assert {d["name"] for d in json.loads(listed.stdout)} == set(EVERY_DEFECT) | NOT_SEEN_BY_WORKFLOWS
+    assert {d["name"] for d in json.loads(listed.stdout)} == set(EVERY_DEFECT)
 
 
 # What each defect's B differs in, exactly: (kind, operation, where, who decides), once each, nothing else. A and every B
@@ -361,7 +359,10 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("status", "DELETE /api/public/v0/services/api-keys/{prefix}/", "", "convention"),
         ("status", "DELETE /api/public/v0/services/api-keys/{prefix}/", "", "document"),
         ("status", "GET /api/public/v0/exams/accessible/", "", "document"),
+        ("status", "GET /api/public/v0/exams/rawdata/{id}", "", "document"),
+        ("status", "GET /api/public/v0/exams/rawdata/{id}", "", "document"),
         ("status", "GET /api/public/v0/services/api-keys/", "", "document"),
+        ("status", "POST /api/public/v0/exams/dicom/{id}", "", "document"),
     ],
     "clarius.confirm_undocumented_status": [
         ("status", "POST /api/public/v0/services/customer-confirmations/", "", "document"),
@@ -371,7 +372,26 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("status", "DELETE /api/public/v0/services/api-keys/{prefix}/", "", "document"),
         ("status", "GET /api/public/v0/services/api-keys/", "", "document"),
     ],
-    "clarius.download_wrong_request_uuid": [],
+    "clarius.webhook_missing_download_url": [
+        ("shape", "GET /api/public/v0/services/notifications/records/", "$.results[].event.request.content(json).download_url", "document"),
+    ],
+    "clarius.research_bundle_not_checked": [
+        ("status", "GET /api/public/v0/exams/rawdata/{id}", "", "document"),
+        ("status", "POST /api/public/v0/exams/dicom/{id}", "", "document"),
+    ],
+    "clarius.research_processing_served": [
+        ("status", "GET /api/public/v0/exams/rawdata/{id}", "", "document"),
+    ],
+    "clarius.dicom_wrong_transfer_syntax": [
+        ("value", "GET /media/clarius/research/dicom/{id}/e30/exam-51-dicom.zip", "$.members[].content.TransferSyntaxUID", "undocumented"),
+    ],
+    "clarius.research_links_never_expire": [
+        ("status", "GET /media/clarius/research/dicom/{id}/{id}/exam-51-dicom.zip", "", "undocumented"),
+        ("status", "GET /media/clarius/research/raw/{id}/E3AFEE8DED.zip", "", "undocumented"),
+    ],
+    "clarius.download_wrong_request_uuid": [
+        ("value", "GET /api/public/v0/exams/download-requests/{request_uuid}/data/", "$.request_uuid", "document"),
+    ],
     "clarius.old_records_returned": [
         ("value", "GET /api/public/v0/services/notifications/records/", "$.count", "document"),
         ("value", "GET /api/public/v0/services/notifications/records/", "$.results[]", "document"),
