@@ -4,8 +4,12 @@ the schemathesis checks every property run applies, and deterministic steering o
 from __future__ import annotations
 
 import os
+import tempfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -233,14 +237,34 @@ class Inventory:
     the target cannot be listed (then nothing is compared, and the report says so). Objects that
     appear were created and not deleted; objects that disappear were the target's own and must not
     have been touched. Another client changing the target during the run shows up here too.
+
+    Under pytest-xdist one API's tests may run on several workers at once (a part of Ambra's property
+    run beside the other suites, contracts/conftest.py): ``shared`` names the run and the target
+    (``shared_key``), and the workers of one run share one inventory (a file under a lock): the first
+    takes it before any of them changes the target, and the last to finish compares, when none of
+    them is still changing it.
     """
 
-    def __init__(self, api: str, listing: Any) -> None:
+    def __init__(self, api: str, listing: Any, shared: str | None = None) -> None:
         self.api = api
         self.listing = listing
-        self.before: set[str] | None = listing()
+        self._shared = _shared_inventory(api, shared) if shared else None
+        if self._shared is None:
+            self.before: set[str] | None = listing()
+            return
+        with _locked(self._shared) as state:
+            if not state.get("users"):
+                state["before"] = _listed(listing())
+            state["users"] = state.get("users", 0) + 1
+            self.before = set(state["before"]) if state["before"] is not None else None
 
     def check(self) -> None:
+        if self._shared is not None:
+            with _locked(self._shared) as state:
+                state["users"] -= 1
+                if state["users"] > 0:  # another worker still runs this API's tests: the last one compares
+                    return
+                self._shared.unlink(missing_ok=True)
         if self.before is None:
             return
         after = self.listing()
@@ -254,6 +278,44 @@ class Inventory:
             if gone:
                 parts.append(f"{len(gone)} object(s) that existed before the run are gone: {', '.join(gone[:20])}")
             raise LeftoverError(f"{self.api}: the suite did not leave the target as it found it: {'; '.join(parts)}")
+
+
+def shared_key(config: pytest.Config, target_url: str) -> str | None:
+    """The key of an inventory the workers of one pytest-xdist run share for one target (None outside xdist: the
+    worker's own ``workerinput``, never an environment a child process inherits)."""
+    run = (getattr(config, "workerinput", None) or {}).get("testrunuid")
+    return f"{run} {target_url}" if run else None
+
+
+def _shared_inventory(api: str, key: str) -> Path:
+    import hashlib
+
+    return Path(tempfile.gettempdir()) / f"medimock-inventory-{api}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+
+
+def _listed(found: set[str] | None) -> list[str] | None:
+    return sorted(found) if found is not None else None
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[dict[str, Any]]:
+    """The shared inventory's state, read and written back under an exclusive lock (the file's own)."""
+    import fcntl
+    import json
+
+    with open(path, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.seek(0)
+            text = handle.read()
+            state: dict[str, Any] = json.loads(text) if text.strip() else {}
+            yield state
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(state))
+            handle.flush()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class SetupStep:

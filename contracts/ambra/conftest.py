@@ -35,7 +35,7 @@ import requests
 import schemathesis
 
 from medimock.conformance.curl import register_secret
-from medimock.suite import SPECS, Inventory, check_base_url, coin, is_negative, load_spec, require
+from medimock.suite import SPECS, Inventory, check_base_url, coin, is_negative, load_spec, require, shared_key
 from medimock.target import ApiTarget, Target
 from medimock.verdict import Document, expect, field, json_body
 
@@ -277,7 +277,7 @@ def form_value(value: Any) -> str:
 
 
 @pytest.fixture(scope="session")
-def ambra(target: Target, http: requests.Session) -> Iterator[Ambra]:
+def ambra(target: Target, http: requests.Session, request: pytest.FixtureRequest) -> Iterator[Ambra]:
     """The target's Ambra API; the run ends by checking the account lists what it listed before."""
     creds = require(target, "ambra", "login", "password")
     api = target.api("ambra")
@@ -288,7 +288,8 @@ def ambra(target: Target, http: requests.Session) -> Iterator[Ambra]:
     )
     check_base_url(target, "ambra", probe, "POST /session/login with an unknown login (a 412 INVALID_CREDENTIALS)")
     client = Ambra(api, http, creds["login"], creds["password"])
-    inventory = Inventory("ambra", client.inventory)
+    # a part of the property run may run on another pytest-xdist worker (contracts/conftest.py): one inventory for both
+    inventory = Inventory("ambra", client.inventory, shared=shared_key(request.config, api.url("")))
     yield client
     client.remove_throwaway_users()
     try:

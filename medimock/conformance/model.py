@@ -102,6 +102,16 @@ class CheckCell:
         self.warned += 1
         _sample(self.warnings, warning)
 
+    def merge(self, other: CheckCell) -> None:
+        """Another worker's results of the same check and operation."""
+        self.passed += other.passed
+        self.failed += other.failed
+        self.warned += other.warned
+        for failure in other.failures:
+            _sample(self.failures, failure)
+        for warning in other.warnings:
+            _sample(self.warnings, warning)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "state": self.state,
@@ -126,6 +136,12 @@ class WorkflowCell:
     failures: list[Failure] = field(default_factory=list)
     inconclusive: list[str] = field(default_factory=list)
     warnings: list[Failure] = field(default_factory=list)  # conventions the target differs from (not failures)
+
+    def merge(self, other: WorkflowCell) -> None:
+        self.passed += [name for name in other.passed if name not in self.passed]
+        self.failures += other.failures
+        self.inconclusive += [name for name in other.inconclusive if name not in self.inconclusive]
+        self.warnings += other.warnings
 
     @property
     def state(self) -> str:
@@ -157,6 +173,18 @@ class OperationResult:
     errors: list[Failure] = field(default_factory=list)  # property-test errors that no check names
     checked: int = 0  # responses a check looked at (a schemathesis validation, or a workflow's expect)
     stopped_after: int | None = None  # the property test of this operation stopped at its first failure after N cases
+
+    def merge(self, other: OperationResult) -> None:
+        """Another worker's results for the same operation (one API's tests split across pytest-xdist workers)."""
+        for name, cell in other.checks.items():
+            self.checks.setdefault(name, CheckCell()).merge(cell)
+        self.workflow.merge(other.workflow)
+        self.statuses.update(other.statuses)
+        self.params |= other.params
+        self.errors += other.errors
+        self.checked += other.checked
+        stops = [n for n in (self.stopped_after, other.stopped_after) if n is not None]
+        self.stopped_after = min(stops) if stops else None
 
     @property
     def exercised(self) -> bool:
@@ -265,6 +293,22 @@ class ApiReport:
     tests: Counter[str]  # pytest outcomes of the API's tests
     unattributed: list[Failure]  # failed tests that made no request
     coverage: Coverage = field(default_factory=Coverage)
+
+    def merged(self, other: ApiReport) -> ApiReport:
+        """One report of the API from two workers' (each ran some of its tests): rows merged per operation."""
+        rows = {(row.info.method, row.info.path): row for row in self.rows}
+        for row in other.rows:
+            mine = rows.get((row.info.method, row.info.path))
+            if mine is None:
+                self.rows.append(row)
+            else:
+                mine.merge(row)
+        self.checks += [name for name in other.checks if name not in self.checks]
+        self.tests.update(other.tests)
+        self.unattributed += other.unattributed
+        self.base_url = self.base_url or other.base_url
+        self.coverage = Coverage.of(self.rows)
+        return self
 
     @property
     def failed_checks(self) -> int:

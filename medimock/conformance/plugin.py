@@ -463,26 +463,16 @@ class ConformancePlugin:
             self.write_error = f"{type(exc).__name__}: {exc}"
 
     def _merged(self, exitstatus: int) -> Report | None:
-        """One report of the workers' (pytest-xdist's controller): each API is reported by the worker that ran it.
-
-        The suites' groups (``contracts/conftest.py``) keep each API's tests on one worker; an API split across
-        workers (another ``--dist`` mode) cannot be merged into one row per operation, and is said to be so.
+        """One report of the workers' (pytest-xdist's controller): each API's rows merged from the workers that ran
+        its tests (usually one; a part of Ambra's property run goes beside the other suites, contracts/conftest.py).
         """
         reports: list[Report] = [pickle.loads(data) for data in self._worker_reports]  # noqa: S301 - our own workers' bytes
         if not reports:
             return None
         apis: dict[str, ApiReport] = {}
-        split: set[str] = set()
         for report in reports:
             for api in report.apis:
-                if api.api in apis:
-                    split.add(api.api)
-                apis.setdefault(api.api, api)
-        if split:
-            raise RuntimeError(
-                f"the tests of {', '.join(sorted(split))} ran on several pytest-xdist workers: run them with --dist loadgroup "
-                "(contracts/conftest.py groups each API's tests) or without -n"
-            )
+                apis[api.api] = apis[api.api].merged(api) if api.api in apis else api
         meta = dict(reports[0].meta)
         own = self._meta(exitstatus)
         for key in ("date", "duration", "command", "exit status"):
@@ -491,7 +481,7 @@ class ConformancePlugin:
         notes = [str(report.meta["notes"]) for report in reports if report.meta.get("notes")]
         if notes:
             meta["notes"] = "; ".join(notes)
-        meta["workers"] = f"{len(reports)} pytest-xdist workers, each API's tests on one"
+        meta["workers"] = f"{len(reports)} pytest-xdist workers"
         return Report(meta, [apis[name] for name in sorted(apis)])
 
     @pytest.hookimpl(optionalhook=True)

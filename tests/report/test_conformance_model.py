@@ -439,3 +439,31 @@ def test_vacuous_passes_of_three_checks_are_not_counted():
     assert not applies("ignored_auth", case(security=[{"token": []}]), refused), "only a 2xx can reveal ignored auth"
     assert not applies("ignored_auth", case(security=[]), ok), "nothing to enforce"
     assert applies("not_a_server_error", case(), ok) and applies("a_custom_check", case(), ok)
+
+
+# -- one API's tests on two pytest-xdist workers ---------------------------------------------------
+
+
+def test_two_workers_reports_of_one_api_merge_per_operation(index):
+    def worker(cases: int, failure: Failure | None, status: int) -> Recorder:
+        recorder = Recorder(index_of=lambda api: index if api == "tiny" else None)
+        recorder.set_bases({"tiny": BASE})
+        recorder.begin_test("contracts/tiny/test_schema.py::test_operation_honours_contract", "tiny", is_property=True)
+        request = sent("GET", "/items/?limit=3")
+        for _ in range(cases):
+            recorder.property_exchange("tiny", "GET", "/items/", request, status)
+            recorder.check_result("tiny", "GET", "/items/", "status_code_conformance", None)
+        if failure is not None:
+            recorder.check_result("tiny", "GET", "/items/", "response_schema_conformance", failure)
+        recorder.end_test(FAILED if failure else PASSED)
+        return recorder
+
+    first = worker(3, None, 200).report(["tiny"]).apis[0]
+    second = worker(2, Failure("Response violates schema", "no"), 400).report(["tiny"]).apis[0]
+    merged = first.merged(second)
+    listing = row(SimpleNamespace(apis=[merged]), "listItems")
+    assert listing.cell("status_code_conformance").passed == 5
+    assert listing.cell("response_schema_conformance").state == FAILED
+    assert listing.statuses == {200: 3, 400: 2}
+    assert merged.failed_checks == 1 and not merged.ok
+    assert merged.coverage.statuses.done == 2  # 200 and 400 both covered once merged
