@@ -63,9 +63,23 @@ class StoreSchema:
 
 
 class _Connection(sqlite3.Connection):
-    """A connection that can be referenced weakly: when its thread ends (the threaded server runs one
-    thread per connection of a client), nothing else holds it, so it is closed instead of keeping
-    its file descriptors open for the life of the process."""
+    """A connection that can be referenced weakly (``Store._all_connections``)."""
+
+
+class _ThreadEnd:
+    """Held by a thread's local storage beside its connection, and by nothing else: it goes when the thread ends
+    (the threaded server runs one thread per client connection), and its finaliser closes the connection then.
+    The connection itself cannot tell: CPython 3.11's sqlite3 connection is in a reference cycle (its statement
+    cache wraps it), so without this it closed only when the garbage collector came round, and its file
+    descriptors piled up meanwhile."""
+
+
+def _close_at_thread_end(conn: sqlite3.Connection, pid: int) -> None:
+    if os.getpid() == pid:  # never a connection a forked child inherited (SQLite's locks belong to the parent)
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
 
 
 # per thread (Store.cached): a client walking 50 downloads in turn, beside its poll page, stays in the cache
@@ -104,6 +118,8 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         self._local.conn = conn
         self._local.pid = os.getpid()
+        self._local.end = end = _ThreadEnd()
+        weakref.finalize(end, _close_at_thread_end, conn, os.getpid())
         with self._lock:
             self._all_connections.add(conn)
         return conn
