@@ -165,7 +165,8 @@ def pair_values(
                 if ref_parts.path != side_parts.path and ref_parts.path.count("/") > 1:
                     side.mapping.setdefault(ref_parts.path, side_parts.path)
                 if ref_parts.query != side_parts.query:  # a signed link: the side's own signature
-                    side.link_queries.setdefault(ref_parts.path, (_pairs(ref_parts.query), _pairs(side_parts.query)))
+                    side.link_queries[ref_parts.path] = (_pairs(ref_parts.query), _pairs(side_parts.query))  # the latest: each
+                    # reply signs anew (its date)
         elif str(ref) == REDACTED and key is not None:
             side.secrets[key.lower()] = str(side_value)
 

@@ -71,3 +71,24 @@ def test_simulated_radiology_orders_are_the_same_on_two_mocks(make_app: Any) -> 
     assert len({o["orderId"] for o in one}) == 3
     texts = [[r["reportText"] for r in o["reports"]] for o in one]
     assert texts == [[r["reportText"] for r in o["reports"]] for o in two] and all(texts)
+
+
+def test_simultaneous_simulated_objects_get_identifiers_of_their_own(make_app: Any) -> None:
+    """Two calls that count the same objects so far draw the same identifiers; the one that loses the race draws again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = make_app(apis=("clarius", "radiology"), seed_time=SEED_TIME, strict=False)
+
+    def upload(_: int) -> tuple[int, str]:
+        reply = app.test_client().post("/__mock__/clarius/exams", json={"captures": 1})
+        return reply.status_code, str((reply.get_json() or {}).get("exam_uuid"))
+
+    def order(_: int) -> tuple[int, str]:
+        reply = app.test_client().post("/__mock__/radiology/orders", json={})
+        return reply.status_code, str((reply.get_json() or {}).get("orderId"))
+
+    with ThreadPoolExecutor(8) as pool:
+        uploads, orders = list(pool.map(upload, range(24))), list(pool.map(order, range(24)))
+    for made in (uploads, orders):
+        assert {status for status, _ in made} <= {200, 201}, made
+        assert len({name for _, name in made}) == 24

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,38 +60,45 @@ def simulate_upload(app: Any, request: MockRequest) -> MockResponse:
         raise Problem("invalid_request", 400, "processing must be true or false.")
     db = ClariusStore(app.store)
     now = datetime.now(UTC)
-    seed_rng = _rng(app, db, options)
-    if options.get("exam_uuid"):
-        exam_row = db.exam_row(str(options["exam_uuid"]))
-        if exam_row is None:
-            raise Problem("not_found", 404, f"No exam {options['exam_uuid']}.")
-        customer_id = exam_row["customer_id"]
-        exam = fixtures.Exam(exam_row["exam_uuid"], customer_id, {}, exam_row["application_uuid"], now)
-        new_exam = False
-    else:
-        customer_id = options.get("customer_id")
-        customers = db.customers()
-        if customer_id is None:
-            customer_id = customers[0]["token"]
-        elif not any(row["token"] == customer_id for row in customers):
-            raise Problem("not_found", 404, f"No customer with token {customer_id!r}; see GET /__mock__/credentials.")
-        count = options.get("captures", 2)
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 50:
-            raise Problem("invalid_request", 400, "captures must be an integer from 1 to 50.")
-        kind = options.get("patient", "human")
-        if kind not in ("human", "animal"):
-            raise Problem("invalid_request", 400, 'patient must be "human" or "animal".')
-        fake, rng = seed_rng
-        patient = fixtures.patient(fake, rng)
-        while ("animal_name" in patient) != (kind == "animal"):
+    for attempt in range(20):
+        seed_rng = _rng(app, db, options, attempt)
+        if options.get("exam_uuid"):
+            exam_row = db.exam_row(str(options["exam_uuid"]))
+            if exam_row is None:
+                raise Problem("not_found", 404, f"No exam {options['exam_uuid']}.")
+            customer_id = exam_row["customer_id"]
+            exam = fixtures.Exam(exam_row["exam_uuid"], customer_id, {}, exam_row["application_uuid"], now)
+            new_exam = False
+        else:
+            customer_id = options.get("customer_id")
+            customers = db.customers()
+            if customer_id is None:
+                customer_id = customers[0]["token"]
+            elif not any(row["token"] == customer_id for row in customers):
+                raise Problem("not_found", 404, f"No customer with token {customer_id!r}; see GET /__mock__/credentials.")
+            count = options.get("captures", 2)
+            if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 50:
+                raise Problem("invalid_request", 400, "captures must be an integer from 1 to 50.")
+            kind = options.get("patient", "human")
+            if kind not in ("human", "animal"):
+                raise Problem("invalid_request", 400, 'patient must be "human" or "animal".')
+            fake, rng = seed_rng
             patient = fixtures.patient(fake, rng)
-        apps = db.applications()
-        exam = fixtures.Exam(fixtures.uuid4_from(rng), customer_id, patient, rng.choice(apps)["uuid"] if apps else None, now)
-        kinds = list(fixtures.MEDIA)
-        exam.captures = [fixtures.Capture(fixtures.uuid4_from(rng), kinds[i % len(kinds)]) for i in range(count)]
-        new_exam = True
-    submission = fixtures.DownloadRequest(fixtures.uuid4_from(seed_rng[1]), exam.uuid, customer_id, now)
-    db.add_exam(exam, submission, new_exam)
+            while ("animal_name" in patient) != (kind == "animal"):
+                patient = fixtures.patient(fake, rng)
+            apps = db.applications()
+            exam = fixtures.Exam(fixtures.uuid4_from(rng), customer_id, patient, rng.choice(apps)["uuid"] if apps else None, now)
+            kinds = list(fixtures.MEDIA)
+            exam.captures = [fixtures.Capture(fixtures.uuid4_from(rng), kinds[i % len(kinds)]) for i in range(count)]
+            new_exam = True
+        submission = fixtures.DownloadRequest(fixtures.uuid4_from(seed_rng[1]), exam.uuid, customer_id, now)
+        try:
+            db.add_exam(exam, submission, new_exam)
+        except sqlite3.IntegrityError:  # another upload raced this one to the same identifiers: draw again
+            continue
+        break
+    else:
+        raise Problem("conflict", 409, "Too many simultaneous simulated uploads; try again.")
     research = ResearchStore(app.store)
     exam_id = research.register(exam.uuid, bool(processing)) if new_exam or processing is not None else research.exam_id(exam.uuid)
     payload = fixtures.notification_payload(submission, request.base_url)
@@ -150,10 +158,11 @@ def uploaded_reports(app: Any, request: MockRequest) -> MockResponse:
     return json_response({"count": len(reports), "results": reports})
 
 
-def _rng(app: Any, db: ClariusStore, options: dict[str, Any]) -> tuple[Any, Any]:
+def _rng(app: Any, db: ClariusStore, options: dict[str, Any], attempt: int) -> tuple[Any, Any]:
     # A fresh exam per upload, deterministic from the seed, the uploads so far and the options: two mocks seeded alike
     # that are sent the same calls make the same exams (``medimock diff`` between them compares every value).
-    return fixtures.seeded(app.config.seed, f"upload:{db.download_request_count()}:{json.dumps(options, sort_keys=True, default=str)}")
+    what = json.dumps(options, sort_keys=True, default=str)
+    return fixtures.seeded(app.config.seed, f"upload:{db.download_request_count()}:{what}:{attempt}")
 
 
 # -- Research API ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ plus ``report_type``. They are issued now, so the next batch poll returns them.
 from __future__ import annotations
 
 import random
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,15 +121,27 @@ def simulate_order(app: Any, request: MockRequest) -> MockResponse:
     db = RadiologyStore(app.store)
     now = db.now()
     existing = _string(options, "orderId", _is_id)
-    # deterministic from the seed and the orders so far: two mocks seeded alike that are sent the same calls make the
-    # same orders and reports (``medimock diff`` between them compares every value)
-    rng = random.Random(f"{app.config.seed}:order:{db.order_count()}:{existing}:{status}:{report_type}")
     if existing is not None:
         extra = set(options) & {"organizationId", "study_uid", "study_group"}
         if extra:
             raise _bad(f"With orderId, only status and report_type apply (not {', '.join(sorted(extra))}).")
-        return _advance(app, db, existing, status, kinds, now, rng)
+    for attempt in range(20):
+        # deterministic from the seed and the orders so far: two mocks seeded alike that are sent the same calls make
+        # the same orders and reports (``medimock diff`` between them compares every value); a call that raced
+        # another one to the same identifiers draws again (the other's order is counted now)
+        rng = random.Random(f"{app.config.seed}:order:{db.order_count()}:{existing}:{status}:{report_type}:{attempt}")
+        try:
+            if existing is not None:
+                return _advance(app, db, existing, status, kinds, now, rng)
+            return _new_order(app, db, options, status, kinds, now, rng)
+        except sqlite3.IntegrityError:
+            continue
+    raise Problem("conflict", 409, "Too many simultaneous simulated orders; try again.")
 
+
+def _new_order(
+    app: Any, db: RadiologyStore, options: dict[str, Any], status: str, kinds: list[str], now: float, rng: random.Random
+) -> MockResponse:
     org = _string(options, "organizationId", _is_id)
     organizations = [row["id"] for row in db.organizations()]
     if org is None:
