@@ -127,3 +127,21 @@ def test_data_mode(monkeypatch: pytest.MonkeyPatch, a: Any, b: Any, choice: str,
     monkeypatch.setattr(diff, "_health", lambda control: health.get(control or ""))
     got, why = data_mode(choice, {"control": "http://a"}, {"control": "http://b"})
     assert got == mode and words in why
+
+
+def test_a_signed_link_is_sent_with_the_sides_latest_signature() -> None:
+    from medimock.diff.engine import Lockstep, Side, StepRequest, pair_values
+
+    a, b = Side("A", A_ROOT), Side("B", B_ROOT)
+    lockstep = Lockstep("clarius", a, b, RULES, reference_is_a=True)
+    for second in ("01", "02"):  # each reply signs anew: the request follows the latest link
+        link_a = f"{A_ROOT}/media/raw/{U1}/x.zip?X-Amz-Date=20261207T1023{second}Z&X-Amz-Signature=a{second}"
+        link_b = f"{B_ROOT}/media/raw/{U2}/x.zip?X-Amz-Date=20261207T1023{second}Z&X-Amz-Signature=b{second}"
+        pair_values({"url": link_a}, {"url": link_b}, RULES, b, weak=True)
+    request = StepRequest("GET", f"/media/raw/{U1}/x.zip", [("X-Amz-Date", "20261207T102302Z"), ("X-Amz-Signature", "a02")])
+    sent = lockstep.translate(request, b)
+    assert not isinstance(sent, str)
+    assert sent.path == f"/media/raw/{U2}/x.zip" and dict(sent.query)["X-Amz-Signature"] == "b02"
+    tampered = StepRequest("GET", f"/media/raw/{U1}/x.zip", [("X-Amz-Date", "20261207T102302Z"), ("X-Amz-Signature", "bad")])
+    kept = lockstep.translate(tampered, b)
+    assert not isinstance(kept, str) and dict(kept.query)["X-Amz-Signature"] == "bad"  # a link the suite changed: as sent
