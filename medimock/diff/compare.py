@@ -271,7 +271,7 @@ class _Walk:
             if string_kind(a) != string_kind(b):
                 self.found.append(Difference("shape", path, f"a {string_kind(a)} against a {string_kind(b)}", _show(a), _show(b)))
             elif self.same_data and string_kind(a) == "url":
-                if _url_key(a, self.to_b) != _url_key(b, _identity):
+                if _url_key(a, self.to_b, self.rules) != _url_key(b, _identity, self.rules):
                     self.found.append(Difference("value", path, "a link to another place", _show(a), _show(b)))
             elif (self.same_data or str(a) in self.written) and str(mapped) != str(b):  # the scenario named this object: B names another
                 self.found.append(Difference("value", path, "another object than the one the mapping names", _show(a), _show(b)))
@@ -296,7 +296,7 @@ class _Walk:
     def item_key(self, value: Any, to_b: Callable[[Any], Any]) -> str:
         """How a list item's identity names it on B's side (a link without its host)."""
         if string_kind(value) == "url" and str(to_b(value)) == str(value):
-            return repr(_url_key(str(value), to_b))
+            return repr(_url_key(str(value), to_b, self.rules))
         return str(to_b(value))
 
     def volatile(self, key: str | None) -> bool:
@@ -393,13 +393,15 @@ def _distinct(values: list[Any]) -> bool:
     return None not in values and len({str(v) for v in values}) == len(values)
 
 
-def _url_key(value: str, to_b: Callable[[Any], Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """A link without its host (each side's own): the path with mapped segments and the sorted query."""
+def _url_key(value: str, to_b: Callable[[Any], Any], rules: Rules) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A link without its host (each side's own): the path with mapped segments and the sorted query, without its
+    volatile parameters (a presigned link's date and signature: ``x-amz-*`` in the rules)."""
     from urllib.parse import parse_qsl, urlsplit
 
     parts = urlsplit(value)
     path = "/".join(str(to_b(segment)) for segment in parts.path.split("/"))
-    return path, tuple(sorted((k, str(to_b(v))) for k, v in parse_qsl(parts.query, keep_blank_values=True)))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    return path, tuple(sorted((k, str(to_b(v))) for k, v in query if not rules.is_volatile(k)))
 
 
 def _show(value: Any) -> str:

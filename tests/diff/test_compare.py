@@ -145,3 +145,10 @@ def test_a_signed_link_is_sent_with_the_sides_latest_signature() -> None:
     tampered = StepRequest("GET", f"/media/raw/{U1}/x.zip", [("X-Amz-Date", "20261207T102302Z"), ("X-Amz-Signature", "bad")])
     kept = lockstep.translate(tampered, b)
     assert not isinstance(kept, str) and dict(kept.query)["X-Amz-Signature"] == "bad"  # a link the suite changed: as sent
+
+
+def test_same_data_a_presigned_link_signed_at_another_second_is_the_same_link() -> None:
+    link = "/media/raw/{0}/x.zip?X-Amz-Date=20261207T10232{1}Z&X-Amz-Expires=604800&X-Amz-Signature=s{1}"
+    a = {"raw_image": A_ROOT + link.format(U1, 1)}
+    assert differences(a, {"raw_image": B_ROOT + link.format(U1, 2)}, same=True) == []
+    assert differences(a, {"raw_image": B_ROOT + link.format(U2, 2)}, same=True) == [("value", "$.raw_image", "a link to another place")]
