@@ -597,8 +597,7 @@ class Lockstep:
                 )
         self._one_sided(a_exchange, b_exchange, objects_before)
         self.note_written(request)
-        last = request.path.rstrip("/").rsplit("/", 1)[-1]
-        changed = request.method in ("PUT", "PATCH") or (request.method == "POST" and last not in _READ_COMMANDS)
+        changed = request.method in ("PUT", "PATCH") or (request.method == "POST" and not _read_command(request))
         changed = changed and not request.path.startswith("/__mock__")
         if changed and a_exchange.reply is not None and 200 <= a_exchange.reply.status < 300:
             self.written_paths.add(request.path)
