@@ -20,7 +20,7 @@ import requests
 from medimock import verdict
 from medimock.conformance import attach, note_target
 from medimock.conformance.specs import Locator
-from medimock.suite import note_target_limits, register_credentials
+from medimock.suite import Session, note_target_limits, register_credentials
 from medimock.target import MOUNTS, Target, TargetError, discover
 from medimock.verdict_plugin import watch
 
@@ -78,7 +78,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
 @pytest.fixture(scope="session")
 def http(request: pytest.FixtureRequest) -> Iterator[requests.Session]:
     """The one session every suite sends its requests through (the conformance report listens to it)."""
-    with requests.Session() as session:
+    with Session() as session:
         attach(request.config, session)
         watch(session)
         yield session
