@@ -133,31 +133,35 @@ class Faults:
             conn.execute("DELETE FROM fault_rules")
 
     # -- decisions ----------------------------------------------------------------------
+    def _definitions(self) -> list[tuple[int, dict[str, Any]]]:
+        """The rules as set (id, rule), read once per thread until the store changes: every request asks."""
+        return self.store.cached(
+            ("faults.rules",),
+            lambda: [(row["id"], loads(row["rule"])) for row in self.store.query("SELECT id, rule FROM fault_rules ORDER BY id")],
+        )
+
     def decide(self, api: str, operation: Operation | None, request: MockRequest, *, webhooks: bool = False) -> FaultDecision | None:
         if not webhooks:
             prefer = parse_prefer(request.header("Prefer"))
             if prefer is not None:
                 return prefer
-        conn = self.store.connection()
-        rows = conn.execute("SELECT id, rule FROM fault_rules ORDER BY id").fetchall()
-        for row in rows:
-            rule = loads(row["rule"])
+        for rule_id, rule in self._definitions():
             if bool(rule.get("webhooks")) != webhooks or not _matches(rule, api, operation, request):
                 continue
             with self.store.write() as wconn:
-                current = wconn.execute("SELECT hits, applied FROM fault_rules WHERE id = ?", (row["id"],)).fetchone()
+                current = wconn.execute("SELECT hits, applied FROM fault_rules WHERE id = ?", (rule_id,)).fetchone()
                 if current is None:
                     continue
                 hits, applied = current["hits"] + 1, current["applied"]
-                apply = applied < rule.get("times", 1 << 62) and self._chance(row["id"], hits) < rule.get("probability", 1.0)
-                wconn.execute("UPDATE fault_rules SET hits = ?, applied = ? WHERE id = ?", (hits, applied + (1 if apply else 0), row["id"]))
+                apply = applied < rule.get("times", 1 << 62) and self._chance(rule_id, hits) < rule.get("probability", 1.0)
+                wconn.execute("UPDATE fault_rules SET hits = ?, applied = ? WHERE id = ?", (hits, applied + (1 if apply else 0), rule_id))
             if not apply:
                 continue
             latency = float(rule.get("latency_ms", 0))
             if rule.get("jitter_ms"):
-                latency += self._chance(row["id"], hits, salt="jitter") * float(rule["jitter_ms"])
+                latency += self._chance(rule_id, hits, salt="jitter") * float(rule["jitter_ms"])
             decision = FaultDecision(
-                source=f"rule:{row['id']}",
+                source=f"rule:{rule_id}",
                 latency_ms=latency,
                 status=rule.get("status"),
                 drop=bool(rule.get("drop")),

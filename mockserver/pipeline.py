@@ -158,6 +158,10 @@ class MockApp:
         return owner, _NO_ROUTE
 
     def handle(self, request: MockRequest) -> MockResponse:
+        with self.store.request():  # the request's cached reads ask SQLite for other connections' commits once
+            return self._handle(request)
+
+    def _handle(self, request: MockRequest) -> MockResponse:
         started = time.perf_counter()
         api, routed = self.route(request.path, request.method)
         operation: Operation | None = None

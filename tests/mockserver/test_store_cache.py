@@ -102,14 +102,14 @@ def test_the_request_journal_does_not_empty_the_cache(make_app):
     for _ in range(5):
         assert client.get("/api/public/v0/exams/accessible/?limit=5", headers={"Authorization": key}).status_code == 200
         mock.journal.flush()  # a batch of journal entries committed between two polls
-    pages = lambda: [k for k in computed if k[0] == "clarius.poll"]  # noqa: E731  (the API key is cached too)
-    assert len(pages()) == 1 and len(computed) == 2, f"computed again after journal writes: {computed}"
+    pages = lambda: [k for k in computed if k[0] == "clarius.poll"]  # noqa: E731  (the API key and the fault rules are cached too)
+    assert len(pages()) == 1 and len(computed) == 3, f"computed again after journal writes: {computed}"
     assert mock.journal_store.path != mock.store.path
     assert len(client.get("/__mock__/requests?limit=50").get_json()["results"]) >= 5
     with mock.store.write() as conn:  # a change to the data still empties it
         conn.execute("UPDATE medimock_meta SET value = value WHERE key = 'seeded'")
     client.get("/api/public/v0/exams/accessible/?limit=5", headers={"Authorization": key})
-    assert len(pages()) == 2 and len(computed) == 4
+    assert len(pages()) == 2 and len(computed) == 6
 
 
 def test_a_full_cache_forgets_its_oldest_entry_only(tmp_path):
@@ -150,3 +150,56 @@ def test_a_poll_page_kept_encoded_is_the_strict_modes_json(make_app):
     mock.config = replace(mock.config, strict=True)  # the same store, the page built as a dict and validated
     assert encoded[0] == encoded[1] == client.get(path, headers=key).get_json()
     assert len(encoded[0]["results"]) == 40 and encoded[0]["count"] > 60
+
+
+def test_within_a_request_other_connections_commits_are_asked_for_once(tmp_path):
+    path = str(tmp_path / "cache.sqlite3")
+    store, other_worker = make_store(path), make_store(path)
+    statements: list[str] = []
+    store.connection().set_trace_callback(statements.append)
+
+    def total() -> int:
+        return int(store.query_one("SELECT COALESCE(SUM(v), 0) FROM t")[0])
+
+    try:
+        with store.request():
+            assert store.cached("sum", total) == 0
+            with other_worker.write() as conn:  # another process commits during the request
+                conn.execute("INSERT INTO t VALUES (3)")
+            assert store.cached("sum", total) == 0, "the request sees the data as of its first cached read"
+            assert store.cached("other", lambda: "x") == "x"
+            with store.write() as conn:  # its own write shows at once
+                conn.execute("INSERT INTO t VALUES (2)")
+            assert store.cached("sum", total) == 5
+            with other_worker.write() as conn:
+                conn.execute("INSERT INTO t VALUES (10)")
+            with store.request():  # a request inside a request (an in-process call) asks afresh, then the outer goes on
+                assert store.cached("sum", total) == 15
+            assert store.cached("sum", total) in (5, 15)
+        assert sum("data_version" in s for s in statements) == 2, statements  # one per request, not one per read
+        assert store.cached("sum", total) == 15, "after the request, another connection's commit is seen again"
+        with other_worker.write() as conn:
+            conn.execute("INSERT INTO t VALUES (1)")
+        assert store.cached("sum", total) == 16
+    finally:
+        store.close()
+        other_worker.close()
+
+
+def test_fault_rules_set_by_another_worker_apply_at_the_next_request(make_app):
+    app = make_app(apis=("tscharts",))
+    client = app.test_client()
+    mock = app.extensions["medimock"]
+    other_worker = Store(mock.store.path)
+    token = client.get("/__mock__/credentials").get_json()["tscharts"]["authorization"]
+    try:
+        before = client.get("/tscharts/v1/image/1/", headers={"Authorization": token}).status_code
+        assert before != 503
+        with other_worker.write() as conn:  # a rule written by another process (its control API)
+            conn.execute("INSERT INTO fault_rules (rule) VALUES (?)", ('{"api": "tscharts", "status": 503}',))
+        assert client.get("/tscharts/v1/image/1/", headers={"Authorization": token}).status_code == 503
+        with other_worker.write() as conn:
+            conn.execute("DELETE FROM fault_rules")
+        assert client.get("/tscharts/v1/image/1/", headers={"Authorization": token}).status_code == before
+    finally:
+        other_worker.close()

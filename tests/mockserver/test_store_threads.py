@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -64,3 +65,36 @@ def run_threads(tmp_path: Path) -> None:
         assert counts[1] <= min(100, counts[0] + 5), f"descriptors after 300 and 600 threads: {counts} (one connection each would be 1,200)"
     finally:
         store.close()
+
+
+EXIT_WHILE_A_DAEMON_THREAD_READS = """
+import sys, threading
+from mockserver.store import Store
+
+store = Store(sys.argv[1])
+store.query("SELECT 1")
+started = threading.Event()
+
+def reader():
+    while True:  # a daemon thread inside SQLite when the interpreter exits (the journal's flusher, a webhook sender)
+        store.query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) SELECT sum(i) FROM n")
+        started.set()
+
+threading.Thread(target=reader, daemon=True).start()
+started.wait(10)
+print("exiting")
+"""
+
+
+def test_exit_while_a_daemon_thread_is_inside_sqlite_does_not_crash(tmp_path: Path) -> None:
+    """A thread's connection is closed when the thread ends, not at interpreter exit: closing a running daemon
+    thread's connection then crashed the process (SIGSEGV, about three exits in four of a mock used in-process)."""
+    script = tmp_path / "exit.py"
+    script.write_text(EXIT_WHILE_A_DAEMON_THREAD_READS)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    for attempt in range(5):
+        done = subprocess.run(
+            [sys.executable, str(script), str(tmp_path / f"db{attempt}.sqlite3")], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stdout.strip()) == (0, "exiting"), f"exit {done.returncode}: {done.stderr[-2000:]}"
