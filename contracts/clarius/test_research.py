@@ -3,7 +3,7 @@
 A research user's token from username and password; the raw data of an exam the user may read;
 the refusals (another institution's exam, no Research Bundle, an unknown exam, an exam still being
 processed); a DICOM download per transfer syntax and per overlay flag, opened and decoded with
-pydicom; invalid parameters; links that stop working after 7 days. Every check names its source:
+pydicom; invalid parameters; links that work for 7 days and stop working after. Every check names its source:
 lines of specs/sources/clarius-cloud-api-v0-2026.md (``Document``), or the medimock convention it
 follows where the document is silent (``Convention``: a warning unless the run is strict).
 
@@ -19,10 +19,13 @@ clock or finishes an exam's processing puts it back.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 import zlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
@@ -118,7 +121,25 @@ EXPIRED_403 = Convention(
 )
 SAME_PATIENT = Convention(
     "dicom-patient",
-    "the document does not tie the Research API to the Service API; medimock's DICOM carries the exam's patient as the Service API shows it",
+    "the document does not tie the Research API to the Service API; medimock's DICOM carries the exam's patient as the Service API shows it "
+    "(a person as Last^First^Middle; an animal, in DICOM's veterinary form, as its owner's family name^its name, the owner as "
+    "ResponsiblePerson Family^Given)",
+)
+MOCK_CLOCK = Convention("mock-clock", "a medimock target's control API reads and moves its clock (/__mock__/clock)")
+RAW_FILE = Convention(
+    "raw-image-file",
+    "the document shows raw_image as a link and the blob's files, not what the link holds; medimock's link serves what the blob "
+    "lists and is named (as an S3 key) after it: a still capture's one JPEG by the blob's file name, a cine's ZIP of the blob's files",
+)
+OVERLAYS_OVER = Convention(
+    "overlays-over-the-image",
+    "the document does not say how overlays are drawn; medimock burns them in white over the bare B image, so a picture with "
+    "overlays is nowhere darker than the b_image_only one",
+)
+US_PIXELS = Convention(
+    "us-image-pixels",
+    "the document does not describe the pixels; medimock writes 8-bit grayscale B images, unsigned as DICOM's US Image module "
+    "(PS3.3 C.8.5.6) requires: Pixel Representation 0",
 )
 
 
@@ -319,6 +340,26 @@ def test_raw_data_of_an_accessible_exam(research):
             )
         content = download(research, item.get("raw_image"), RAW_LINKS, f"capture {item.get('capture_uuid')}'s raw_image")
         expect(RAW_LINKS, len(content) > 100, f"the raw image has content ({len(content)} bytes)")
+        if isinstance(blob, dict) and content:
+            raw_file(item, blob, content)
+
+
+def raw_file(item: dict[str, Any], blob: dict[str, Any], content: bytes) -> None:
+    """The raw_image link is named after what it serves, the blob's files (a medimock convention)."""
+    sections = blob.get("sections") if isinstance(blob.get("sections"), list) else []
+    files = [f.get("filename") for s in sections if isinstance(s, dict) for f in s.get("files") or [] if isinstance(f, dict)]
+    name = urlsplit(str(item.get("raw_image"))).path.rsplit("/", 1)[-1]
+    what = f"capture {item.get('capture_uuid')}'s raw_image {name!r}"
+    if content[:2] == b"\xff\xd8":
+        expect(RAW_FILE, files == [name], f"{what} is a JPEG: the blob's one file, named as the blob names it ({files})")
+    elif content[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.namelist()
+        expect(RAW_FILE, members == files, f"{what} is a ZIP of the blob's files {files}, not of {members}")
+        stem = str(files[0]).rsplit(".F.", 1)[0] if files else ""
+        expect(RAW_FILE, name == f"{stem}.zip", f"{what}: a ZIP of a cine's frames is named {stem}.zip")
+    else:
+        expect(RAW_FILE, False, f"{what} is a JPEG or a ZIP of JPEGs, not {content[:8]!r}")
 
 
 def test_raw_data_of_another_institutions_exam_is_403(research):
@@ -379,9 +420,10 @@ def test_without_the_bundle_both_apis_refuse(research):
 # -- DICOM ---------------------------------------------------------------------------------------------------
 
 
-def export(research: Research, body: dict[str, Any] | None, what: str) -> list[tuple[str, Any]]:
-    """POST a DICOM request, download it, and open every Part 10 file in it: ``[(name, dataset)]``."""
-    response = research.dicom(research.creds["research_exam_id"], body)
+def export(research: Research, body: dict[str, Any] | None, what: str, exam_id: Any = None) -> list[tuple[str, Any]]:
+    """POST a DICOM request (of the research exam unless ``exam_id``), download it, and open every Part 10 file in it:
+    ``[(name, dataset)]``."""
+    response = research.dicom(research.creds["research_exam_id"] if exam_id is None else exam_id, body)
     expect(DICOM_200, response.status_code == 200, f"{what}: the DICOM request is a 200, not {response.status_code}", response)
     reply = json_body(response, DICOM_200, "the DICOM reply")
     problems = SPEC.reply_errors("/api/public/v0/exams/dicom/{id}", "post", 200, reply)
@@ -446,6 +488,8 @@ def test_dicom_per_syntax(research, syntax):
     for name, dataset in files:
         check_syntax(name, dataset, option, what)
         check_size(name, dataset, decoded(name, dataset, SYNTAX, what), 160, 120, what)
+        representation = dataset.get("PixelRepresentation")
+        expect(US_PIXELS, representation == 0, f"{what}: {name}'s pixels are unsigned (Pixel Representation 0, not {representation})")
 
 
 def test_dicom_defaults(research):
@@ -489,6 +533,24 @@ def test_dicom_per_overlay_flag(research, b_image, flag):
     for name in sorted(set(shown) & set(b_image)):
         expect(source, not same(shown[name], b_image[name]), f"{what}: {name} shows what b_image_only does not")
         expect(B_IMAGE_ONLY, same(overridden.get(name, (None, [])), b_image[name]), f"{what} with b_image_only: {name} is the bare B image")
+        over, bare = shown[name][0], b_image[name][0]
+        if over is not None and bare is not None and over.shape == bare.shape:
+            darker = int(np.count_nonzero(over < bare))
+            expect(OVERLAYS_OVER, darker == 0, f"{what}: {name} is darker than the bare B image in {darker} pixels")
+
+
+def test_demographics_list_needs_include_demographics(research, b_image):
+    """`demographics` lists what to display "if include_demographics = true": without it, the list changes nothing."""
+    shown = {
+        listed: rendered(export(research, {"resolution": SMALL, "demographics": [listed]}, f"demographics=[{listed}] alone"), listed)
+        for listed in ("PATIENT_NAME", "EXAM_DATE")
+    }
+    for name in sorted(b_image):
+        expect(
+            DEMOGRAPHICS,
+            same(shown["PATIENT_NAME"].get(name, (None, [])), shown["EXAM_DATE"].get(name, (None, []))),
+            f"include_demographics false: {name} is the same picture whichever demographics are listed",
+        )
 
 
 def test_dicom_demographics_and_time_zone(research, b_image):
@@ -518,7 +580,8 @@ def test_dicom_demographics_and_time_zone(research, b_image):
 
 
 def test_dicom_patient_is_the_exams(research):
-    """On a medimock target, the DICOM names the patient the Service API shows for the same exam."""
+    """On a medimock target, the DICOM names the patient the Service API shows for the same exam: the research exam's,
+    and an animal's (an exam of the same institution, if it has one), whose name DICOM writes with its owner's."""
     if research.target.control_url is None:
         pytest.skip("needs the exam's uuid, which only a medimock target's control API gives")
     listed = research.control("GET", "/clarius/research/exams")
@@ -527,15 +590,45 @@ def test_dicom_patient_is_the_exams(research):
     expect(SAME_PATIENT, exam is not None, "the control API lists the exam")
     if exam is None:
         return
+    patient = service_patient(research, exam)
+    check_patient(research, exam, patient)
+    for other in exams or []:
+        if other.get("institution") != exam.get("institution") or other.get("processing") or other is exam:
+            continue
+        animal = service_patient(research, other)
+        if "animal_name" in animal:
+            check_patient(research, other, animal)
+            break
+
+
+def service_patient(research: Research, exam: dict[str, Any]) -> dict[str, Any]:
     key = research.creds.get("api_key")
     service = research.session.get(
         research.url(f"/exams/{exam['exam_uuid']}/data/"), headers={"Authorization": f"Service-API-Key {key}"}, timeout=60
     )
-    patient = (json_body(service, SAME_PATIENT, "the exam's Service API data") or {}).get("patient") or {}
-    for name, dataset in export(research, {"resolution": "64x48"}, "the patient's DICOM"):
-        expect(SAME_PATIENT, dataset.get("PatientID") == patient.get("identifier"), f"{name}: PatientID is the exam's patient identifier")
+    return (json_body(service, SAME_PATIENT, "the exam's Service API data") or {}).get("patient") or {}
+
+
+def check_patient(research: Research, exam: dict[str, Any], patient: dict[str, Any]) -> None:
+    owner = str(patient.get("owner_name") or "").split()
+    if "animal_name" in patient:  # DICOM's veterinary form: the responsible party's family name, then the animal's name
+        name = f"{owner[-1] if owner else ''}^{patient['animal_name']}"
+    else:
+        name = "^".join(str(patient.get(part) or "") for part in ("last_name", "first_name", "middle_name")).rstrip("^")
+    for file_name, dataset in export(research, {"resolution": "64x48"}, f"exam {exam['id']}'s DICOM", exam["id"]):
+        what = f"exam {exam['id']}: {file_name}"
+        expect(SAME_PATIENT, dataset.get("PatientID") == patient.get("identifier"), f"{what}: PatientID is the exam's patient identifier")
         birth = str(patient.get("date_of_birth") or "").replace("-", "")
-        expect(SAME_PATIENT, str(dataset.get("PatientBirthDate", "")) == birth, f"{name}: PatientBirthDate is the patient's")
+        expect(SAME_PATIENT, str(dataset.get("PatientBirthDate", "")) == birth, f"{what}: PatientBirthDate is the patient's")
+        expect(
+            SAME_PATIENT,
+            str(dataset.get("PatientName", "")) == name,
+            f"{what}: PatientName is {name!r}, not {dataset.get('PatientName')!r}",
+        )
+        if "animal_name" in patient and len(owner) == 2:  # a name of more words has no one reading as family^given
+            responsible = f"{owner[1]}^{owner[0]}"
+            got = str(dataset.get("ResponsiblePerson", ""))
+            expect(SAME_PATIENT, got == responsible, f"{what}: ResponsiblePerson is the owner {responsible!r}, not {got!r}")
 
 
 @pytest.mark.parametrize(
@@ -605,3 +698,33 @@ def test_expired_links_are_refused(research):
     finally:
         if clock is not None:
             research.control("PUT", "/clock", json={"offset_seconds": before})
+
+
+def test_links_are_valid_for_7_days(research):
+    """A link still downloads just before its 7 days are over (a medimock's clock is moved on and put back); a presigned
+    S3 link that states its lifetime (X-Amz-Expires) states 7 days."""
+    items = raw_data(research, research.creds["research_exam_id"])
+    reply = json_body(research.dicom(research.creds["research_exam_id"], {"resolution": "64x48"}), DICOM_200, "the DICOM reply") or {}
+    links = [(str(item.get("raw_image")), RAW_LINKS) for item in items[:1]]
+    links += [(str(reply.get("download_url")), DICOM_LINKS)] if reply.get("download_url") else []
+    for url, source in links:
+        expires = parse_qs(urlsplit(url).query).get("X-Amz-Expires")
+        if expires:
+            lifetime = int(expires[0]) if expires[0].isdigit() else -1
+            expect(source, lifetime >= 7 * 86400, f"the link says it is valid for {expires[0]} s (X-Amz-Expires), not 7 days")
+    clock = research.control("GET", "/clock")
+    if clock is None:
+        return
+    before = (json_body(clock, MOCK_CLOCK, "the mock clock") or {}).get("offset_seconds", 0)
+    research.control("POST", "/clock", json={"advance_seconds": 7 * 86400 - 120})
+    try:
+        for url, source in links:
+            response = research.session.get(url, timeout=120)
+            expect(
+                source,
+                response.status_code == 200,
+                f"a link 2 minutes short of 7 days old downloads (200, not {response.status_code})",
+                response,
+            )
+    finally:
+        research.control("PUT", "/clock", json={"offset_seconds": before})
