@@ -138,8 +138,8 @@ OVERLAYS_OVER = Convention(
 )
 US_PIXELS = Convention(
     "us-image-pixels",
-    "the document does not describe the pixels; medimock writes 8-bit grayscale B images, unsigned as DICOM's US Image module "
-    "(PS3.3 C.8.5.6) requires: Pixel Representation 0",
+    "the document does not describe the pixels; medimock writes 8-bit grayscale B images, unsigned as DICOM's US Image module requires "
+    "(PS3.3 C.8.5.6.1.3): Pixel Representation 0",
 )
 
 
