@@ -181,9 +181,37 @@ def suites_root() -> Path:
 
 
 def child_environment(env: dict[str, str]) -> dict[str, str]:
-    """The suites' environment: no bytecode written beside installed suites (pytest's rewritten test modules),
-    and Hypothesis's directory in the caller's current directory, not in the suites' folder."""
-    return {"HYPOTHESIS_STORAGE_DIRECTORY": str(Path(".hypothesis").absolute()), **env, "PYTHONDONTWRITEBYTECODE": "1"}
+    """The suites' environment: bytecode (pytest's rewritten modules too) kept in medimock's cache directory, never
+    beside the installed suites, and Hypothesis's directory in the caller's current directory, not in the suites' folder.
+
+    pytest rewrites the assertions of every module of each distribution that registers a pytest plugin
+    (schemathesis, hypothesis, faker, anyio, medimock: 350 modules) and of the suites; without a place to keep the
+    result it parses and compiles them all again in every process, 2 s of each run's start (and of each xdist
+    worker's): ``pytest --collect-only`` of the suites 3.0 s, 1.1 s with the cache. ``PYTHONPYCACHEPREFIX`` puts
+    that cache outside every source folder (``MEDIMOCK_PYCACHE``: another directory; ``off``: none, as before).
+    """
+    child = {"HYPOTHESIS_STORAGE_DIRECTORY": str(Path(".hypothesis").absolute()), **env}
+    cache = bytecode_cache(env)
+    if cache is None:
+        child["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        child.pop("PYTHONDONTWRITEBYTECODE", None)  # set to keep source folders clean: the prefix does that
+        child["PYTHONPYCACHEPREFIX"] = cache
+    return child
+
+
+def bytecode_cache(env: dict[str, str]) -> str | None:
+    """Where the suites' processes keep bytecode: ``MEDIMOCK_PYCACHE``, else a ``PYTHONPYCACHEPREFIX`` already set,
+    else ``$XDG_CACHE_HOME/medimock/pycache`` (``~/.cache``); None for ``MEDIMOCK_PYCACHE=off`` or no home."""
+    chosen = env.get("MEDIMOCK_PYCACHE", "").strip()
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return str(Path(chosen).expanduser().absolute())
+    if env.get("PYTHONPYCACHEPREFIX"):
+        return env["PYTHONPYCACHEPREFIX"]
+    base = env.get("XDG_CACHE_HOME") or (str(Path(env["HOME"]) / ".cache") if env.get("HOME") else "")
+    return str(Path(base) / "medimock" / "pycache") if base else None
 
 
 def exit_code(pytest_code: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -101,3 +102,36 @@ def test_one_collection_at_the_end_of_a_suite_run(tmp_path, monkeypatch, gc_sett
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert expected in done.stdout
+
+
+def test_the_suites_keep_bytecode_in_medimock_s_cache_not_beside_the_suites(tmp_path) -> None:
+    from medimock.contract import child_environment
+
+    home = {"HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    child = child_environment(home)
+    assert child["PYTHONPYCACHEPREFIX"] == str(tmp_path / ".cache" / "medimock" / "pycache")
+    assert "PYTHONDONTWRITEBYTECODE" not in child, "the prefix keeps source folders clean, so bytecode may be written"
+    assert child_environment({**home, "XDG_CACHE_HOME": str(tmp_path / "xdg")})["PYTHONPYCACHEPREFIX"] == str(
+        tmp_path / "xdg" / "medimock" / "pycache"
+    )
+    assert child_environment({**home, "PYTHONPYCACHEPREFIX": "/elsewhere"})["PYTHONPYCACHEPREFIX"] == "/elsewhere"
+    assert child_environment({**home, "MEDIMOCK_PYCACHE": str(tmp_path / "mine")})["PYTHONPYCACHEPREFIX"] == str(tmp_path / "mine")
+    off = child_environment({**home, "MEDIMOCK_PYCACHE": "off"})
+    assert off["PYTHONDONTWRITEBYTECODE"] == "1" and "PYTHONPYCACHEPREFIX" not in off
+    assert child_environment({})["PYTHONDONTWRITEBYTECODE"] == "1", "no home: no cache, nothing written"
+
+
+def test_a_suite_run_writes_no_bytecode_beside_the_suites(tmp_path) -> None:
+    """Collecting a suite the way ``medimock contract`` runs pytest keeps its bytecode in the cache only (a pytest
+    of the checkout itself may have left some beside the suites before: none is added)."""
+    from medimock.contract import child_environment, pytest_command, suites_root
+
+    suites = suites_root() / "contracts" / "tscharts"
+    before = set(suites.rglob("*.pyc"))
+    cache = tmp_path / "pycache"
+    command = pytest_command(["tscharts"], extra=["--collect-only", "-q"])
+    env = child_environment({**os.environ, "MEDIMOCK_PYCACHE": str(cache), "MEDIMOCK_TSCHARTS_URL": "http://127.0.0.1:9"})
+    done = subprocess.run(command, cwd=suites_root(), env=env, capture_output=True, text=True, timeout=300)
+    assert "collected" in done.stdout, done.stdout + done.stderr
+    assert set(suites.rglob("*.pyc")) == before, "bytecode written beside the suites"
+    assert list(cache.rglob("test_schema*pytest*.pyc")), "the suites' rewritten modules are kept in the cache"
