@@ -611,8 +611,9 @@ def service_patient(research: Research, exam: dict[str, Any]) -> dict[str, Any]:
 
 def check_patient(research: Research, exam: dict[str, Any], patient: dict[str, Any]) -> None:
     owner = str(patient.get("owner_name") or "").split()
+    plain = len(owner) == 2 and not owner[0].endswith(".")  # "Given Family": one reading (not "Dr. Lopez", "Jones MD")
     if "animal_name" in patient:  # DICOM's veterinary form: the responsible party's family name, then the animal's name
-        name = f"{owner[-1] if owner else ''}^{patient['animal_name']}"
+        name = f"{owner[-1]}^{patient['animal_name']}" if plain else None
     else:
         name = "^".join(str(patient.get(part) or "") for part in ("last_name", "first_name", "middle_name")).rstrip("^")
     for file_name, dataset in export(research, {"resolution": "64x48"}, f"exam {exam['id']}'s DICOM", exam["id"]):
@@ -620,12 +621,13 @@ def check_patient(research: Research, exam: dict[str, Any], patient: dict[str, A
         expect(SAME_PATIENT, dataset.get("PatientID") == patient.get("identifier"), f"{what}: PatientID is the exam's patient identifier")
         birth = str(patient.get("date_of_birth") or "").replace("-", "")
         expect(SAME_PATIENT, str(dataset.get("PatientBirthDate", "")) == birth, f"{what}: PatientBirthDate is the patient's")
-        expect(
-            SAME_PATIENT,
-            str(dataset.get("PatientName", "")) == name,
-            f"{what}: PatientName is {name!r}, not {dataset.get('PatientName')!r}",
-        )
-        if "animal_name" in patient and len(owner) == 2:  # a name of more words has no one reading as family^given
+        if name is not None:
+            expect(
+                SAME_PATIENT,
+                str(dataset.get("PatientName", "")) == name,
+                f"{what}: PatientName is {name!r}, not {dataset.get('PatientName')!r}",
+            )
+        if "animal_name" in patient and plain:  # a name with a title or suffix has more than one reading as family^given
             responsible = f"{owner[1]}^{owner[0]}"
             got = str(dataset.get("ResponsiblePerson", ""))
             expect(SAME_PATIENT, got == responsible, f"{what}: ResponsiblePerson is the owner {responsible!r}, not {got!r}")

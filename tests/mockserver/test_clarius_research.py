@@ -422,3 +422,22 @@ def test_options_token_round_trips():
     assert dicom.DicomOptions.from_token(options.token()) == options
     assert options.demographics == ("PATIENT_NAME", "EXAM_DATE"), "displayed in the document's order"
     assert dicom.DicomOptions.from_token(dicom.DicomOptions().token()) == dicom.DicomOptions()
+
+
+@pytest.mark.parametrize(
+    ("written", "responsible", "family"),
+    [
+        ("John Smith", "Smith^John", "Smith"),
+        ("Dr. Scott Lopez", "Lopez^Scott^^Dr.", "Lopez"),
+        ("Carol Jones MD", "Jones^Carol^^^MD", "Jones"),
+        ("Mr. Frank Garcia Jr.", "Garcia^Frank^^Mr.^Jr.", "Garcia"),
+        ("Mary Ann Lee", "Lee^Mary Ann", "Lee"),
+        ("Cher", "Cher", "Cher"),
+    ],
+)
+def test_an_owner_s_name_in_dicom_pn_components(written: str, responsible: str, family: str) -> None:
+    """An animal's owner (ResponsiblePerson) and the animal's PatientName (owner's family name^animal) read one name
+    the same way: a title before it and a suffix after it are not the family name (Faker writes 3% of names so)."""
+    family_name, given, prefix, suffix = dicom.owner_name(written)
+    assert f"{family_name}^{given}^^{prefix}^{suffix}".rstrip("^") == responsible
+    assert dicom.patient_name({"animal_name": "Rex", "owner_name": written}) == f"{family}^Rex"

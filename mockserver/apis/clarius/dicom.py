@@ -182,11 +182,26 @@ def study_uid(exam_uuid: str) -> str:
     return f"2.25.{uuid.UUID(exam_uuid).int}"
 
 
+_NAME_PREFIXES = frozenset({"Mr.", "Mrs.", "Ms.", "Miss", "Mx.", "Dr.", "Prof."})
+_NAME_SUFFIXES = frozenset({"Jr.", "Sr.", "I", "II", "III", "IV", "V", "MD", "DDS", "DVM", "PhD"})
+
+
+def owner_name(written: str) -> tuple[str, str, str, str]:
+    """An owner's name as written ("Dr. Scott Lopez", "Carol Jones MD") in DICOM PN's components: (family, given,
+    prefix, suffix). The family name is the last word once a title before the name and a suffix after it are set
+    apart (PS3.5 6.2.1: family^given^middle^prefix^suffix)."""
+    words = written.split()
+    prefix = [words.pop(0)] if len(words) > 1 and words[0] in _NAME_PREFIXES else []
+    suffix: list[str] = []
+    while len(words) > 1 and words[-1] in _NAME_SUFFIXES:
+        suffix.insert(0, words.pop())
+    return (words[-1] if words else "", " ".join(words[:-1]), " ".join(prefix), " ".join(suffix))
+
+
 def patient_name(patient: dict[str, Any]) -> str:
     """DICOM PN: ``Last^First^Middle``; an animal is ``Owner's family name^Animal's name`` (the veterinary convention)."""
     if "animal_name" in patient:
-        owner = str(patient.get("owner_name") or "").split()
-        return f"{owner[-1] if owner else ''}^{patient['animal_name']}"
+        return f"{owner_name(str(patient.get('owner_name') or ''))[0]}^{patient['animal_name']}"
     parts = [patient.get("last_name") or "", patient.get("first_name") or "", patient.get("middle_name") or ""]
     return "^".join(parts).rstrip("^")
 
@@ -311,7 +326,8 @@ def capture_dataset(exam: ResearchExam, info: research_fixtures.CaptureInfo, num
     if "animal_name" in patient:
         ds.PatientSpeciesDescription = str(patient.get("animal_type", ""))
         ds.PatientBreedDescription = ""
-        ds.ResponsiblePerson = "^".join(reversed(str(patient.get("owner_name", "")).split(maxsplit=1)))
+        family, given, prefix, suffix = owner_name(str(patient.get("owner_name", "")))
+        ds.ResponsiblePerson = f"{family}^{given}^^{prefix}^{suffix}".rstrip("^")
         ds.ResponsiblePersonRole = "OWNER"
     ds.DeviceSerialNumber = info.probe.serial
     ds.SoftwareVersions = "medimock"
