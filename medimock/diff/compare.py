@@ -209,11 +209,7 @@ class _Walk:
             mapped = [self.to_b(x) for x in a]
             if self.ordered and sorted(map(str, mapped)) == sorted(map(str, b)) and [str(x) for x in mapped] != [str(x) for x in b]:
                 self.found.append(Difference("order", items, f"the same items in another order ({self.ordered})", _show(a), _show(b)))
-            kinds_a, kinds_b = {kind(x) for x in a}, {kind(x) for x in b}
-            if kinds_a != kinds_b:
-                self.found.append(
-                    Difference("shape", items, f"items {'/'.join(sorted(kinds_a))} against {'/'.join(sorted(kinds_b))}", _show(a), _show(b))
-                )
+            self.items_of_another_kind(a, b, items)
             return
         if a and b:
             self.walk(a[0], b[0], items, key)
@@ -246,15 +242,20 @@ class _Walk:
         mapped_scalars = [str(self.to_b(x)) if not isinstance(x, (Mapping, list)) else _show(x) for x in a]
         theirs = [str(y) if not isinstance(y, (Mapping, list)) else _show(y) for y in b]
         if sorted(mapped_scalars) != sorted(theirs):
-            kinds_a, kinds_b = {kind(x) for x in a}, {kind(x) for x in b}
-            if a and b and kinds_a != kinds_b:
-                self.found.append(
-                    Difference("shape", items, f"items {'/'.join(sorted(kinds_a))} against {'/'.join(sorted(kinds_b))}", _show(a), _show(b))
-                )
-            elif not self.volatile(key):
+            if not (a and b and self.items_of_another_kind(a, b, items)) and not self.volatile(key):
                 self.found.append(Difference("value", items, "other items", _show(a), _show(b)))
         elif self.ordered and mapped_scalars != theirs:
             self.found.append(Difference("order", items, f"the same items in another order ({self.ordered})", _show(a), _show(b)))
+
+    def items_of_another_kind(self, a: list[Any], b: list[Any], items: str) -> bool:
+        """A shape difference when the two lists' items are of other kinds (strings against numbers...); whether so."""
+        kinds_a, kinds_b = {kind(x) for x in a}, {kind(x) for x in b}
+        if kinds_a == kinds_b:
+            return False
+        self.found.append(
+            Difference("shape", items, f"items {'/'.join(sorted(kinds_a))} against {'/'.join(sorted(kinds_b))}", _show(a), _show(b))
+        )
+        return True
 
     def scalar(self, a: Any, b: Any, path: str, key: str | None) -> None:
         if a == b:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +66,30 @@ class Verdict:
 
     def warned(self, key: str) -> set[str]:
         return {name for name, case in self.cases.items() if any(f"convention: {key}:" in value for value in case.conventions)}
+
+    def assert_strict_verdicts(
+        self, document_failures: set[str], conventions: Iterable[str], kept: str | None = None, leftover: str | None = None
+    ) -> set[str]:
+        """A strict run against a server with other habits: every document failure fails (and ``kept``, the test of the
+        object the target kept), the named ``conventions`` (test ids) fail too, every other failure is a convention's in
+        strict mode, nothing crashes, and the run's end names the one object the target kept (``leftover``: what it is,
+        e.g. "group") or none. Returns the failures of strict mode alone (neither the document's nor the leftover's)."""
+        failed = self.named("failed") | self.named("error")
+        kept_tests = {kept} if kept else set()
+        assert failed >= document_failures | kept_tests, sorted(document_failures | kept_tests - failed)
+        leftovers = [case.text for case in self.cases.values() if "LeftoverError" in case.text]
+        strict_only = {name for name in failed - document_failures - kept_tests if "LeftoverError" not in self.cases[name].text}
+        assert set(conventions) <= strict_only, sorted(strict_only)
+        for name in strict_only:
+            assert "[convention (strict mode)]" in self.cases[name].text, self.cases[name].text[:1500]
+        assert not self.crashes(), "\n\n".join(self.crashes())
+        if leftover is None:
+            assert not leftovers and "did not leave the target" not in self.stdout, leftovers or self.stdout[-3000:]
+        else:
+            assert len(leftovers) == 1, leftovers
+            named = f"the suite did not leave the target as it found it: 1 object(s) the suite created are still there: {leftover} "
+            assert named in leftovers[0], leftovers[0][:2000]
+        return strict_only
 
     def assert_ends_in_verdicts(self, api: str, mode: str) -> None:
         """A run against a garbage server (servers/garbage.py --mode MODE) ends in verdicts, never in a crash: a 404 for

@@ -96,24 +96,17 @@ def test_strict_mode_fails_the_conventions_too_and_a_leftover_is_named(serve, ru
     (and the workflows that stop on them half-way still clean up), and the group the target kept is named."""
     url = serve("ambra_gateway.py", "--quirks", "default,delete-ignored")
     verdict = run_suite("ambra", env(url), "--medimock-strict", "-k", STRICT_SELECTION, "--tb=short")
-    failed = verdict.named("failed") | verdict.named("error")
     kept = "test_workflows.py::test_resource_lifecycle[group]"
-    assert failed >= DOCUMENT_FAILURES | {kept}
-    strict_only = {name for name in failed - DOCUMENT_FAILURES - {kept} if "LeftoverError" not in verdict.cases[name].text}
     expected = {
         "test_study_lifecycle",
         "test_resource_lifecycle[webhook]",
         "test_study_list_paging_walk",
         "test_logout_invalidates_the_sid",
     }
-    assert {f"test_workflows.py::{name}" for name in expected} <= strict_only, sorted(strict_only)
-    for name in strict_only:
-        assert "[convention (strict mode)]" in verdict.cases[name].text, verdict.cases[name].text[:1500]
-    assert not verdict.crashes(), "\n\n".join(verdict.crashes())
+    conventions = {f"test_workflows.py::{name}" for name in expected}
+    verdict.assert_strict_verdicts(DOCUMENT_FAILURES, conventions, kept=kept, leftover="group")
     # the group the target kept is named once, by the run's end (the teardown of its last test)
     leftovers = [case.text for case in verdict.cases.values() if "LeftoverError" in case.text]
-    assert len(leftovers) == 1, leftovers
-    assert "the suite did not leave the target as it found it: 1 object(s) the suite created are still there: group " in leftovers[0]
     assert "(Contract group " in leftovers[0], leftovers[0][:2000]
 
 
