@@ -184,6 +184,17 @@ def test_a_saved_filter_applies_through_filter_id(ambra: Any, scratch: Scratch) 
             ambra.call("/filter/delete", {"uuid": filter_id})
 
 
+def test_an_unknown_filter_id_is_filter_not_found_on_other_lists_too(ambra: Any) -> None:
+    """The preamble's filters (saved ones through filter_id, FILTER_NOT_FOUND) are general: a list whose block takes
+    ``filter.* Filters`` answers an unknown filter_id as /study/list does, not with its own NOT_FOUND (the account's)."""
+    missing, account = str(uuid.uuid4()), ambra.account_id()
+    for path in ("/group/list", "/location/list"):
+        what = f"{path} with an unknown filter_id"
+        body = refused(ambra, path, {"account_id": account, "filter_id": missing}, "FILTER_NOT_FOUND", FILTER_NOT_FOUND, what)
+        subtype = body.get("error_subtype")
+        expect(FILTER_NOT_FOUND, not body or subtype == missing, f"{what}: error_subtype holds the filter uuid: {subtype!r}")
+
+
 def test_a_filter_can_name_a_field_of_a_secondary_table(ambra: Any, scratch: Scratch) -> None:
     account = ok(ambra, "/account/get", {"uuid": scratch.account}, SECONDARY, "the administrator's account")
     name = account.get("name")

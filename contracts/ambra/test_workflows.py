@@ -1220,6 +1220,21 @@ def test_invalid_flag_and_integer_name_the_field(ambra):
         expect(PARAMETER_ERRORS, not body or body.get("error_subtype") == name, f"{error_type} names {name!r}: {body}", body.response)
 
 
+# -- commands on an object that does not exist -----------------------------------------------------------------
+STUDY_SHARE_WHO_NOT_FOUND = block("/study/share/who", "NOT_FOUND • The study or share object can not be found")
+STUDY_PERMISSIONS_NOT_FOUND = block("/study/permissions", "NOT_FOUND • The study can not be found")
+
+
+def test_a_study_command_on_a_study_that_does_not_exist_is_not_found(ambra):
+    """Commands that act on one study and document NOT_FOUND for it answer NOT_FOUND for a uuid no study has (not
+    their OK reply): /study/share/who and /study/permissions, which read and change nothing."""
+    for path, params, source in (
+        ("/study/share/who", {"uuid": UNKNOWN, "type": "user"}, STUDY_SHARE_WHO_NOT_FOUND),
+        ("/study/permissions", {"uuid": UNKNOWN}, STUDY_PERMISSIONS_NOT_FOUND),
+    ):
+        error(ambra, path, params, "NOT_FOUND", source, f"{path} of a study that does not exist")
+
+
 # -- permissions ---------------------------------------------------------------------------------------------
 
 
