@@ -561,6 +561,28 @@ def test_acknowledge_everything_retrieved(radiology, token):
             )
 
 
+def test_poll_of_more_than_500_pending_orders_returns_them_all(radiology, token, control):
+    """The poll returns "all reports ... not yet retrieved", however many: the test makes orders through the control API
+    until 502 are pending (more than the 500 a server may read at a time), and every made order's report is in the next
+    poll (medimock reads the orders of a poll 500 at a time: a chunk that skips one answered 500)."""
+    first = poll(radiology, token, "the poll before the orders are made")
+    if first is None:
+        return
+    pending = ids(first, "orderId")
+    with orders_made(radiology) as made:
+        for _ in range(max(1, 502 - len(pending))):
+            make(radiology, made, status="FINAL")
+        polled = poll(radiology, token, f"the poll with {len(pending) + len(made)} orders pending")
+        if polled is None:
+            return
+        missing = set(made) - ids(polled, "orderId")
+        expect(
+            POLL,
+            not missing,
+            f"the poll returns the reports of all {len(made)} orders made ({len(missing)} missing: {sorted(missing)[:5]})",
+        )
+
+
 def test_acknowledge_validation(radiology, token):
     needs_safe_acks(radiology)
     params = {"organizationId": radiology.organization_id}
