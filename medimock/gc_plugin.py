@@ -31,9 +31,14 @@ GEN0_THRESHOLD = 50_000
 END_OF_RUN_COLLECTIONS = 1
 
 
+def _cpython_settings() -> bool:
+    """``MEDIMOCK_GC=default``: leave the collector as CPython and pytest set it."""
+    return os.environ.get("MEDIMOCK_GC", "").lower() == "default"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("MEDIMOCK_GC", "").lower() == "default":
+    if _cpython_settings():
         return
     try:  # pytest's own stash key (pytester sets it the same way); absent in another pytest: its default stays
         from _pytest.unraisableexception import gc_collect_iterations_key
@@ -44,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if os.environ.get("MEDIMOCK_GC", "").lower() == "default":
+    if _cpython_settings():
         return
     gc.collect()
     gc.freeze()

@@ -810,13 +810,17 @@ def test_study_lifecycle(ambra, namespace, admin_may):
     # the namespace's studies, and the caller's CT studies (the new study is one): both count it, then no longer
     scopes = ({"filter.phi_namespace.equals": namespace}, {"filter.modality.equals": "CT"})
     before = [ok(ambra, "/study/count", scope, source=STUDY_COUNT).get("count") for scope in scopes]
+
+    def counts(more: int, what: str) -> None:
+        for scope, was in zip(scopes, before, strict=True):
+            counted = ok(ambra, "/study/count", scope, source=STUDY_COUNT)
+            right = isinstance(was, int) and counted.get("count") == was + more
+            expect(STUDY_COUNT, right, f"/study/count {scope} {what}: {was!r} -> {counted.get('count')!r}", counted.response)
+
     study_uid = f"2.25.{uuid.uuid4().int}"
     study = new_study(ambra, namespace, study_uid=study_uid, patient_name="DOE^JANE", image_count="12")
     try:
-        for scope, was in zip(scopes, before, strict=True):
-            counted = ok(ambra, "/study/count", scope, source=STUDY_COUNT)
-            more = isinstance(was, int) and counted.get("count") == was + 1
-            expect(STUDY_COUNT, more, f"/study/count {scope} counts the added study: {was!r} -> {counted.get('count')!r}", counted.response)
+        counts(1, "counts the added study")
         got = ok(ambra, "/study/get", {"uuid": study})
         expected = {"uuid": study, "study_uid": study_uid, "phi_namespace": namespace, "storage_namespace": namespace,
                     "patient_name": "DOE^JANE", "modality": "CT", "image_count": "12"}  # fmt: skip
@@ -848,10 +852,7 @@ def test_study_lifecycle(ambra, namespace, admin_may):
 
         ok(ambra, "/study/delete", {"uuid": study})
         gone = error(ambra, "/study/get", {"uuid": study}, "NOT_FOUND", STUDY_NOT_FOUND, "a deleted study")
-        for scope, was in zip(scopes, before, strict=True):
-            after = ok(ambra, "/study/count", scope, source=STUDY_COUNT)
-            back = after.get("count") == was
-            expect(STUDY_COUNT, back, f"/study/count {scope} no longer counts the deleted study: {after.get('count')!r}", after.response)
+        counts(0, "no longer counts the deleted study")
         expect(NOT_FOUND_SUBTYPE, not gone or gone.get("error_subtype") == "uuid", f"NOT_FOUND names the parameter: {gone}", gone.response)
         error(ambra, "/study/delete", {"uuid": study}, "NOT_FOUND", STUDY_DELETE_NOT_FOUND, "deleting a study twice")
         error(ambra, "/study/set", {"study_id": study, "patient_name": "X"}, "NOT_FOUND", STUDY_SET_NOT_FOUND, "setting a deleted study")
