@@ -33,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -283,9 +284,28 @@ def seed_apart(config: MockConfig) -> None:
     if config.profile not in BULK_PROFILES or config.db is None:
         return
     code = "from mockserver.config import MockConfig; from mockserver.pipeline import MockApp; MockApp(MockConfig.from_env()).close()"
-    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **config.to_env()}, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"medimock: seeding the {config.profile} profile failed (exit code {done.returncode})")
+    # In a process group of its own, with the processes it forks to render chunks: a server stopped while it
+    # seeds (SIGTERM, Ctrl-C) stops the whole group instead of leaving a seeder writing a gigabyte for nobody.
+    seeder = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **config.to_env()}, start_new_session=True)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stop_seeding) if in_main_thread else None
+    try:
+        returncode = seeder.wait()
+    except BaseException as exc:
+        os.killpg(seeder.pid, signal.SIGKILL)
+        seeder.wait()
+        if isinstance(exc, KeyboardInterrupt):
+            raise SystemExit("medimock: stopped while seeding (SIGINT)") from None
+        raise
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    if returncode != 0:
+        raise SystemExit(f"medimock: seeding the {config.profile} profile failed (exit code {returncode})")
+
+
+def _stop_seeding(signum: int, _frame: Any) -> None:
+    raise SystemExit(f"medimock: stopped while seeding ({signal.Signals(signum).name})")
 
 
 def serve_werkzeug(config: MockConfig) -> int:

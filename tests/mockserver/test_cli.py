@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -105,3 +108,66 @@ def test_the_huge_profile_is_seeded_apart_then_served(tmp_path, monkeypatch, wor
         assert requests.post(url + "/api/v3/study/count", data={"sid": sid["sid"]}, timeout=5).json()["count"] == 3000
     finally:
         stop(process)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the seeder through /proc")
+@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT])
+def test_a_server_stopped_while_it_seeds_apart_leaves_no_seeder_behind(tmp_path, monkeypatch, stop_with):
+    # a million studies take most of a minute: stopping the server then must not leave the seeder (and the
+    # processes it forks) writing the file for nobody
+    monkeypatch.setenv("MEDIMOCK_HUGE_STUDIES", "1000000")
+    command = [
+        sys.executable,
+        "-m",
+        "mockserver",
+        "--api",
+        "ambra",
+        "--profile",
+        "huge",
+        "--port",
+        "0",
+        "--db",
+        str(tmp_path / "h.sqlite3"),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seeder = 0
+    try:
+        deadline = time.monotonic() + 60
+        while not (seeders := _children(process.pid)) or not (tmp_path / "h.sqlite3").exists():
+            assert process.poll() is None and time.monotonic() < deadline, "the seeder never started"
+            time.sleep(0.05)
+        seeder = seeders[0]
+        assert os.getpgid(seeder) == seeder  # a group of its own, with the chunk renderers it forks
+        process.send_signal(stop_with)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode != 0 and "stopped while seeding" in err, err
+        deadline = time.monotonic() + 10
+        while _group_alive(seeder):
+            assert time.monotonic() < deadline, "the seeder outlived the server"
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        for pid in [seeder] if seeder and _group_alive(seeder) else []:  # a failed run leaves nothing behind either
+            os.killpg(pid, signal.SIGKILL)
