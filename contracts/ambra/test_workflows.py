@@ -677,6 +677,24 @@ def test_a_short_oauth_token_works_at_once(ambra, short_token):
         success(ambra, short_token.first_call, OAUTH_BEARER, "a 2-second token works at once")
 
 
+EXPIRE_ROUTE = "POST /__mock__/ambra/sessions/expire"
+MOCK_CONTROL = Convention(
+    "mock-control",
+    "medimock's control API (expiring a session now) is not the vendor's; a target that lists the route in "
+    "/__mock__/health expires a session that is live",
+)
+
+
+def control_routes(target: Any) -> list[str]:
+    """The routes the target's medimock control API lists in /__mock__/health (none when it lists none)."""
+    try:
+        health = quiet_json(requests.get(target.control("/health"), timeout=10))
+    except requests.RequestException:
+        return []
+    routes = health.get("control") if isinstance(health, dict) else None
+    return [str(route) for route in routes] if isinstance(routes, list) else []
+
+
 def test_expired_session_is_refused(ambra, target):
     sid, login = other_sid(ambra)
     try:
@@ -690,6 +708,8 @@ def test_expired_session_is_refused(ambra, target):
             pytest.skip(f"sessions live {ttl} minutes and the target has no medimock control API to expire one now")
         expired = requests.post(target.control("/ambra/sessions/expire"), json={"sid": sid}, timeout=10)
         if expired.status_code != 200:
+            if EXPIRE_ROUTE in control_routes(target):  # medimock's own route refused a session that just answered
+                expect(MOCK_CONTROL, False, f"{EXPIRE_ROUTE} expires the live session of {login}: {expired.status_code}", expired)
             pytest.skip(f"the medimock control API did not expire the session: {expired.status_code} {expired.text[:200]}")
         for path in ("/session/user", "/session/ttl", "/study/list"):
             refused(ambra, ambra.call(path, sid=sid), f"{path} with the expired session of {login}", EXPIRY)
@@ -785,6 +805,11 @@ def test_study_list_paging_walk(ambra, namespace, studies):
     expect(
         PAGE_PAST_END, past.get("studies") == [] and past_page.get("more") == 0, f"a page past the end is empty: {past_page}", past.response
     )
+    furthest = ambra.call("/study/list", {**params, "page.rows": rows, "page.number": 2**31 - 1})
+    far = quiet_json(furthest) if furthest.status_code == 200 else None
+    far_page = far.get("page") if isinstance(far, dict) and isinstance(far.get("page"), dict) else {}
+    empty = isinstance(far, dict) and far.get("studies") == [] and far_page.get("more") == 0
+    expect(PAGE_PAST_END, empty, f"page.number {2**31 - 1} (the largest 32-bit integer) is a page past the end too: {far_page}", furthest)
     default = ok(ambra, "/study/list", params)
     first = default.get("page") if isinstance(default.get("page"), dict) else {}
     defaults = first.get("rows") in (100, 1000) and first.get("number") == 1
@@ -1249,6 +1274,23 @@ def test_invalid_flag_and_integer_name_the_field(ambra):
         expect(PARAMETER_ERRORS, not body or body.get("error_subtype") == name, f"{error_type} names {name!r}: {body}", body.response)
 
 
+INTEGER_RANGE = Convention(
+    "integer-range",
+    "the document bounds no integer but page.rows; medimock keeps 64-bit signed integers and refuses one beyond them "
+    "(2**63, -2**63-1) with INVALID_INTEGER naming the field, where another server may keep it or refuse it otherwise",
+)
+
+
+def test_an_integer_beyond_64_bits_is_invalid(ambra, account, admin_may):
+    admin_may("customfield_edit")
+    for value in (2**63, -(2**63) - 1):
+        params = {"account_id": account, "name": f"contract wide {uuid.uuid4().hex[:8]}", "object": "Study", "type": "text",
+                  "display_order": str(value)}  # fmt: skip
+        body = error(ambra, "/customfield/add", params, "INVALID_INTEGER", INTEGER_RANGE, f"/customfield/add with display_order {value}")
+        named = not body or body.get("error_subtype") == "display_order"
+        expect(INTEGER_RANGE, named, f"INVALID_INTEGER names display_order: {body}", body.response)
+
+
 # -- commands on an object that does not exist -----------------------------------------------------------------
 STUDY_SHARE_WHO_NOT_FOUND = block("/study/share/who", "NOT_FOUND • The study or share object can not be found")
 STUDY_PERMISSIONS_NOT_FOUND = block("/study/permissions", "NOT_FOUND • The study can not be found")
@@ -1307,6 +1349,35 @@ def test_user_role_is_not_permitted_what_only_an_admin_may_do(ambra, target, acc
             if isinstance(group, dict) and group.get("name") == name:
                 ambra.call("/group/delete", {"uuid": group.get("uuid")})
         ambra.call("/session/logout", sid=user)
+
+
+ACCOUNT_LIST = Document(DOCUMENT, "Description List the accounts the user belongs to")  # the line before its block
+
+
+def test_account_list_holds_the_accounts_the_user_belongs_to(ambra, target, account):
+    """/account/list of a User-role member (no sysadmin, who may see more) lists the account it is a member of."""
+    creds = require(target, "ambra", "user_login", "user_password")
+    user = ambra.login(creds["user_login"], creds["user_password"])
+    try:
+        accounts = walk(ambra, "/account/list", "accounts", {}, 5000, sid=user)[0]
+        listed = uuids(accounts)
+        expect(ACCOUNT_LIST, account in listed, f"the User's /account/list holds its account {account}: {listed[:10]}", accounts.response)
+    finally:
+        ambra.call("/session/logout", sid=user)
+
+
+SHARE_RULE_TYPE = block("/account/can/share", "INVALID_TYPE • The type of object is invalidate")
+
+
+def test_a_share_rule_of_an_unknown_type_is_invalid_type(ambra, account, admin_may):
+    """/account/can/share with a by_type outside (user|account|group|location) is INVALID_TYPE, the error its block
+    documents for it (not a token of its own for the parameter)."""
+    admin_may("account_edit")
+    rule = {"account_id": account, "by_type": "planet", "by_id": account, "with_type": "account", "with_id": account}
+    response = ambra.call("/account/can/share", rule)
+    if response.status_code == 200:  # wrongly accepted: the rule goes again
+        ambra.call("/account/can/share/stop", rule)
+    refusal(ambra, response, "INVALID_TYPE", SHARE_RULE_TYPE, "/account/can/share with by_type=planet")
 
 
 # -- /bundle ---------------------------------------------------------------------------------------------------
@@ -1432,6 +1503,26 @@ def test_malformed_bundle_is_400(ambra, body):
         f"a bundle that is not a JSON array of hashes with a URL is refused with HTTP 400; it answered {response.status_code}",
         response,
     )
+
+
+def test_a_bundle_of_1001_calls_is_answered_or_refused_as_malformed(ambra):
+    """A bundle longer than medimock holds (1000 calls) is refused as malformed (HTTP 400); a server without such a
+    limit answers a hash per call. Either is the document's; an answer of another kind is not (the bundle is sent
+    with the suite's sid, and its calls, /session/uuid, need none)."""
+    calls = [{"URL": "/session/uuid"}] * 1001
+    response = bundle(ambra, calls, f"?sid={ambra.sid}")
+    what = f"a bundle of {len(calls)} calls is answered (200) or refused as malformed (400, or 413 for its size)"
+    if not expect(
+        Document.of(BUNDLE, BUNDLE_REPLIES),
+        response.status_code in (200, 400, 413),
+        f"{what}; it answered {response.status_code}",
+        response,
+    ):
+        return
+    if response.status_code == 200:
+        replies = quiet_json(response)
+        each = isinstance(replies, list) and len(replies) == len(calls) and all(isinstance(r, dict) for r in replies)
+        expect(BUNDLE, each, f"a bundle of {len(calls)} calls answered 200 holds a hash per call", response)
 
 
 # -- GET and POST --------------------------------------------------------------------------------------------
