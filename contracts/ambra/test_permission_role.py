@@ -1,0 +1,52 @@
+"""Whose permissions /session/permissions answers: the document's "The permissions for the user in this account",
+and "An additional role_id=role.UUID is returned in each permissions JSON hash" (the Permissions section). The
+role_id is the caller's role in the account asked about: the one /account/user/get gives for the member ("role_id •
+uuid of the users account role"), not a role of another account the user belongs to, nor the Anonymous role of a
+non-member. Tried with the User-role member the target names (AMBRA_USER_LOGIN), whose permissions flags alone
+cannot tell its User role from the Anonymous one (study_view 1; group_edit, webhook_view, study_delete 0).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from medimock.ambra_contract import MAIN, STATUS
+from medimock.suite import require
+from medimock.verdict import Document, expect, json_body
+
+PERMISSIONS = Document.of(
+    Document(MAIN, "The permissions for the user in this account", after="URL /session/permissions"),
+    Document(MAIN, "An additional role_id=role.UUID is returned in each permissions JSON hash."),
+)
+MEMBER_ROLE = Document(MAIN, "role_id • uuid of the users account role", after="URL /account/user/get")
+
+
+def test_session_permissions_name_the_callers_role_in_the_account(ambra, target):
+    creds = require(target, "ambra", "user_login", "user_password")
+    account = ambra.account_id()
+    user = ambra.login(creds["user_login"], creds["user_password"])
+    try:
+        me = ambra.call("/session/user", sid=user)
+        user_id = (json_body(me, STATUS, "/session/user of the User-role member") or {}).get("uuid")
+        member = ambra.call("/account/user/get", {"uuid": account, "user_id": user_id})
+        if member.status_code != 200:
+            pytest.skip(f"the administrator may not read the member's account record (/account/user/get: {member.status_code})")
+        role = (json_body(member, MEMBER_ROLE, "/account/user/get of the User-role member") or {}).get("role_id")
+        expect(MEMBER_ROLE, isinstance(role, str) and bool(role), f"/account/user/get names the member's role: {role!r}", member)
+        response = ambra.call("/session/permissions", {"account_id": account}, sid=user)
+        expect(
+            PERMISSIONS,
+            response.status_code == 200,
+            f"/session/permissions of the member succeeds; it answered {response.status_code}",
+            response,
+        )
+        perms = json_body(response, PERMISSIONS, "/session/permissions of the User-role member") or {}
+        found = perms.get("role_id") if isinstance(perms, dict) else None
+        expect(
+            PERMISSIONS,
+            found == role,
+            f"the permissions' role_id is the member's role in account {account} ({role}), not {found!r}",
+            response,
+        )
+    finally:
+        ambra.call("/session/logout", sid=user)
