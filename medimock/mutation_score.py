@@ -170,19 +170,28 @@ class Equivalents:
 
     def why_surviving(self, mutant: Mutant) -> str:
         for entry in self.survivors:
-            if (entry["file"], entry["function"], entry["operator"], entry["before"].strip(), entry["after"].strip()) == mutant.key:
+            if _names(entry, mutant):
                 return str(entry["why"])
         return ""
 
     def declared(self, mutant: Mutant) -> tuple[str, str]:
         """(equivalent | unspecified, the reason) of a declared mutant, or ("", "")."""
         for entry in self.mutants:
-            if (entry["file"], entry["function"], entry["operator"], entry["before"].strip(), entry["after"].strip()) == mutant.key:
+            if _names(entry, mutant):
                 kind = str(entry.get("kind") or EQUIVALENT)
                 if kind not in DECLARED:
                     raise ValueError(f"an entry's kind is equivalent or unspecified, not {kind!r}: {entry}")
                 return kind, str(entry["reason"])
         return "", ""
+
+
+def _names(entry: dict[str, str], mutant: Mutant) -> bool:
+    """Whether a declaration names the mutant: file, function, operator, and the lines before and after without the
+    blanks around them (a removed decorator's ``before`` starts with the blank lines above it, `` /  / @lru_cache(...)``,
+    which YAML keeps only quoted)."""
+    file, function, operator, before, after = mutant.key
+    wanted = (file, function, operator, before.strip(), after.strip())
+    return (entry["file"], entry["function"], entry["operator"], str(entry["before"]).strip(), str(entry["after"]).strip()) == wanted
 
 
 def scope(api: str, root: Path) -> list[str]:

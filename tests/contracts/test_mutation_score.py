@@ -108,3 +108,15 @@ def test_the_section_is_replaced_between_its_markers() -> None:
     twice = mutation_score.with_section(once + "after\n", "# Independent mutation score\n\nsecond\n")
     assert "first" not in twice and "second" in twice and twice.endswith("after\n")
     assert mutation_score.section_of(twice).startswith(mutation_score.SECTION_START)
+
+
+def test_a_removed_decorator_is_declared_by_its_lines_without_the_blanks_around_them(tmp_path: Path) -> None:
+    """A RemoveDecorator mutant's ``before`` starts with the blank lines above the decorator (`` /  / @lru_cache(...)``):
+    a declaration names it with or without them (YAML keeps a leading blank only quoted)."""
+    store = "mockserver/apis/ambra/store.py"
+    mutant = mutation_score.Mutant("ambra", store, "core/RemoveDecorator", 0, 135, "<module>", " /  / @lru_cache(maxsize=1)", "")
+    for before in ("/  / @lru_cache(maxsize=1)", " /  / @lru_cache(maxsize=1)"):
+        path = tmp_path / "declared.yaml"
+        entry = {"file": store, "function": "<module>", "operator": "core/RemoveDecorator", "before": before, "after": ""}
+        path.write_text(yaml.safe_dump({"mutants": [{**entry, "kind": "equivalent", "reason": "a cache of the same value"}]}))
+        assert mutation_score.Equivalents.load(path).declared(mutant) == ("equivalent", "a cache of the same value")
