@@ -41,6 +41,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from .config import ALL_APIS, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SEED, MockConfig
 from .http import redact_query
+from .serving import KeptAlive
 
 EXIT_CODES = """\
 exit codes (every command): 0 success (the checks passed), 1 violations (a contract check, a
@@ -417,7 +418,7 @@ def run_proxy(args: argparse.Namespace) -> int:
     return 0
 
 
-class RedactingRequestHandler(WSGIRequestHandler):
+class RedactingRequestHandler(KeptAlive, WSGIRequestHandler):
     """Werkzeug's access log, without credentials that clients put in query strings (Ambra's sid...).
 
     Requests refused before the app (a request line over 64 KiB: 414; a header line over 64 KiB or
@@ -456,6 +457,8 @@ class ProxyRequestHandler(RedactingRequestHandler):
     (``BaseHTTPRequestHandler.send_response`` always adds both; the proxy's WSGI shell adds a
     ``Date`` when the upstream sent none.)
     """
+
+    keep_alive = False  # the body streams to the upstream as it arrives (not counted): Werkzeug's close, as before
 
     def send_response(self, code: int, message: str | None = None) -> None:
         self.log_request(code)

@@ -13,12 +13,19 @@ bytes (its maximum), header lines up to 8190 bytes and 100 headers.
 Slow clients: the default server gives each connection a thread of its own, so a client that
 sends half a request and stalls holds only its own. gunicorn's threaded worker has a fixed
 pool; its worker here takes a connection into the pool only once the request head is complete.
+
+Keep-alive: both keep an HTTP/1.1 client's connection for its next request (10 s idle at most).
+Werkzeug's handler closes after every answer; the default server's handler adds keep-alive
+(``KeptAlive``), which halves its CPU a request and lets a connection's thread keep its SQLite
+connection. The proxy keeps Werkzeug's close.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -154,3 +161,166 @@ def gunicorn_worker_class() -> type:
             journal_rejection(getattr(self, "wsgi", None), status, reason, getattr(req, "method", "") or "", getattr(req, "uri", "") or "")
 
     return JournalingThreadWorker
+
+
+KEEPALIVE_BODY = 1 << 20  # the most of a request body the app left unread that is read to keep the connection
+
+
+class KeptAlive:
+    """HTTP/1.1 keep-alive for Werkzeug's threaded server (``medimock serve``, the suites' embedded mock).
+
+    Werkzeug's handler answers every request with ``Connection: close``: it cannot tell where a body the app did
+    not read ends, so it reads whatever else arrives within 10 ms and closes. Each request then costs the client a
+    TCP connection and the server a thread and a SQLite connection of its own (the store's are per thread), about
+    twice the server's CPU of a request on a kept connection. A request is kept when the client allows it (HTTP/1.1
+    without ``Connection: close``) and its body is delimited by one plain ``Content-Length`` (or absent): the app
+    reads the body through a counter, and whatever it left unread (up to ``KEEPALIVE_BODY``) is read afterwards.
+    Chunked bodies, ambiguous or oversized framing, and bodies the client does not finish keep Werkzeug's answer
+    and close. A kept connection waits ``GUNICORN_KEEPALIVE`` seconds for its next request, as gunicorn's do.
+
+    Werkzeug's own drain reads the socket after each answer; on a kept connection it would eat the next request,
+    so while the app runs the handler shows it a socket that is always readable and a reader at its end.
+    """
+
+    keep_alive = True
+    keep_alive_idle: float = GUNICORN_KEEPALIVE  # seconds a kept connection waits for its next request
+    connection: Any
+    rfile: Any
+    headers: Any
+    request_version: str
+    close_connection: bool
+
+    _body: _CountedBody | None = None
+
+    def setup(self) -> None:
+        super().setup()  # type: ignore[misc]
+        if self.keep_alive:
+            # an answer's head and body are two writes: without this, the body of each answer on a kept connection
+            # waits for the client's delayed ACK of the head (40 ms on Linux)
+            try:
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+
+    def handle_one_request(self) -> None:
+        self._body = None
+        if getattr(self, "_answered", False):  # between requests on a kept connection
+            self._idle = True
+            self.connection.settimeout(self.keep_alive_idle)
+        super().handle_one_request()  # type: ignore[misc]
+        self._answered = True
+
+    def parse_request(self) -> bool:
+        if getattr(self, "_idle", False):
+            self._idle = False
+            self.connection.settimeout(None)  # the request line is in: no timeout within a request, as before
+        return bool(super().parse_request())  # type: ignore[misc]
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if getattr(self, "_idle", False):
+            return  # an idle kept connection timed out: not an error
+        super().log_error(format, *args)  # type: ignore[misc]
+
+    def _keepable(self) -> int | None:
+        """The request body's length when the connection can be kept after this request, else None."""
+        if not self.keep_alive or self.close_connection or self.request_version != "HTTP/1.1" or "Transfer-Encoding" in self.headers:
+            return None
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
+            return 0
+        if len(lengths) != 1 or not (lengths[0].isascii() and lengths[0].isdigit()):
+            return None
+        return int(lengths[0])
+
+    def make_environ(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().make_environ()  # type: ignore[misc]
+        length = self._keepable()
+        self._body = None if length is None else _CountedBody(self.rfile, length)
+        if self._body is not None:
+            environ["wsgi.input"] = self._body
+            self._kept = (self.rfile, self.connection)
+            self.rfile, self.connection = _AT_END, _ALWAYS_READABLE  # what Werkzeug's drain sees
+        return environ
+
+    def run_wsgi(self) -> None:
+        try:
+            super().run_wsgi()  # type: ignore[misc]
+        finally:
+            kept = self.__dict__.pop("_kept", None)
+            if kept is not None:
+                self.rfile, self.connection = kept
+        if self._body is not None and not self._body.finish(self.connection, KEEPALIVE_BODY):
+            self.close_connection = True
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if self._body is not None and keyword.lower() == "connection" and value.lower() == "close":
+            return  # Werkzeug's unconditional close: this connection is kept
+        super().send_header(keyword, value)  # type: ignore[misc]
+
+
+class _CountedBody(io.RawIOBase):
+    """A request body of ``length`` bytes, read from the connection no further than its end."""
+
+    def __init__(self, raw: Any, length: int) -> None:
+        super().__init__()
+        self._raw = raw
+        self.left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self.left)
+        if wanted <= 0:
+            return 0
+        got = self._raw.readinto(memoryview(buffer)[:wanted]) or 0
+        self.left -= got
+        if got == 0:
+            self.left = -1  # the client stopped short of its Content-Length: the connection cannot be kept
+        return got
+
+    def finish(self, connection: socket.socket, most: int) -> bool:
+        """Read what the app left of the body (at most ``most`` bytes, waiting at most a second for each part):
+        whether the connection now stands at the next request."""
+        if self.left == 0:
+            return True
+        if self.left < 0 or self.left > most:
+            return False
+        connection.settimeout(1.0)
+        try:
+            while self.left > 0:
+                if not self.readinto(bytearray(min(self.left, 65536))):
+                    return False
+        except OSError:
+            return False
+        finally:
+            try:
+                connection.settimeout(None)
+            except OSError:
+                pass
+        return True
+
+
+class _AtEnd:
+    def read(self, *_: Any) -> bytes:
+        return b""
+
+
+class _AlwaysReadable:
+    """A file descriptor that select() always finds readable: a socket pair's end with a byte nobody reads."""
+
+    def __init__(self) -> None:
+        self._pair: tuple[socket.socket, socket.socket] | None = None
+        self._lock = threading.Lock()
+
+    def fileno(self) -> int:
+        with self._lock:
+            if self._pair is None:
+                ours, other = socket.socketpair()
+                other.sendall(b"x")
+                self._pair = (ours, other)
+            return self._pair[0].fileno()
+
+
+_AT_END = _AtEnd()
+_ALWAYS_READABLE = _AlwaysReadable()
