@@ -49,7 +49,17 @@ def ecma_regex(pattern: str) -> regress.Regex:
 
 def ecma_search(pattern: str, text: str) -> bool:
     """Whether ``text`` has a match of ``pattern`` anywhere (JSON Schema patterns are not anchored)."""
-    return ecma_regex(pattern).find(text) is not None
+    return _found(ecma_regex(pattern), text)
+
+
+def _found(regex: regress.Regex, text: str) -> bool:
+    try:
+        return regex.find(text) is not None
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800" in a JSON string) has no UTF-8, which regress needs. ECMA-262's Unicode mode
+        # reads it as a code point of its own; U+FFFD stands in for it (the same classes: not a digit, word
+        # character, space or line terminator), and a pair split in two becomes its one code point again.
+        return regex.find(text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")) is not None
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
@@ -249,10 +259,10 @@ def compile_scalar_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None
         checks.append(lambda v: len(v) <= longest)
     if "pattern" in schema:
         try:
-            find = ecma_regex(schema["pattern"]).find
+            regex = ecma_regex(schema["pattern"])
         except regress.RegressError:
             return None
-        checks.append(lambda v: find(v) is not None)
+        checks.append(lambda v: _found(regex, v))
     if "enum" in schema or "const" in schema:
         allowed = [(type(v), v) for v in (schema["enum"] if "enum" in schema else [schema["const"]])]
         checks.append(lambda v: (type(v), v) in allowed)

@@ -415,7 +415,8 @@ def test_bundle_inherit_sid_and_malformed_bundles(ambra: Ambra) -> None:
     assert [r["HTTP_STATUS_CODE"] for r in inherited.get_json()] == [200, 200]
     plain = ambra.client.post(f"{API}/bundle?sid={sid}", json=[{"URL": "/session/user"}])
     assert plain.get_json()[0]["HTTP_STATUS_CODE"] == 401
-    for body in (b"{not json", b"{}", b"[]", b'[{"sid": "x"}]', b"[1, 2]"):
+    # a lone surrogate is a JSON string the URL pattern does not match (it was a 500: regress takes UTF-8 only)
+    for body in (b"{not json", b"{}", b"[]", b'[{"sid": "x"}]', b"[1, 2]", b'[{"URL": "\\ud800"}]'):
         reply = ambra.client.post(API + "/bundle", data=body, content_type="application/json")
         assert reply.status_code == 400 and reply.data == b"", body
     assert ambra.client.post(API + "/bundle", data={"URL": "/session/uuid"}).status_code == 400

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mockserver.spec import ApiSpec, ecma_regex
+from mockserver.spec import ApiSpec, ecma_regex, ecma_search
 from mockserver.validation import validate_request
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
@@ -150,3 +150,20 @@ def _keys(node: Any) -> list[Any]:
     if isinstance(node, list):
         return [k for item in node for k in _keys(item)]
     return []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "found"),
+    [
+        ("^.$", "\ud800", True),
+        ("^/", "\ud800", False),
+        ("^a.$", "a\udfff", True),
+        ("^.$", "\ud83d\ude00", True),
+        (r"^\w$", "\ud800", False),
+    ],
+)
+def test_a_lone_surrogate_is_one_code_point_as_in_ecma_unicode_mode(pattern: str, text: str, found: bool) -> None:
+    # JSON can spell a lone surrogate ("\ud800"); regress reads UTF-8 only, and used to raise (a 500)
+    assert ecma_search(pattern, text) is found
+    assert (validator({"type": "string", "pattern": pattern}).errors(text) == []) is found
+    assert (validator({"type": "object", "properties": {"v": {"type": "string", "pattern": pattern}}}).errors({"v": text}) == []) is found
