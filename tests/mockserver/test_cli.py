@@ -149,7 +149,9 @@ def test_a_server_stopped_while_it_seeds_apart_leaves_no_seeder_behind(tmp_path,
         "--db",
         str(tmp_path / "h.sqlite3"),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT as a terminal delivers it: a shell's background job (make test run with &) inherits it ignored
+    restore = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if stop_with == signal.SIGINT else None
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=restore)
     seeder = 0
     try:
         deadline = time.monotonic() + 60
