@@ -411,6 +411,10 @@ def test_token_errors(radiology):
     refused_with(both, 400, "invalid_request", TOKEN_ERRORS, "two client authentication methods at once")
     repeated = radiology.session.get(url, params={**good, "client_id": [radiology.client_id, radiology.client_id]}, timeout=30)
     refused_with(repeated, 400, "invalid_request", TOKEN_ERRORS, "a repeated parameter")
+    # RFC 6749 section 3.2: "Request and response parameters MUST NOT be included more than once": the form body's too
+    form = {**good, "client_id": [radiology.client_id, radiology.client_id]}
+    repeated = radiology.session.post(url, data=form, timeout=30)
+    refused_with(repeated, 400, "invalid_request", TOKEN_ERRORS, "a repeated parameter in the POST form body")
     for name in ("client_secret", "grant_type"):
         response = radiology.session.get(url, params={k: v for k, v in good.items() if k != name}, timeout=30)
         if name == "client_secret":
@@ -432,6 +436,15 @@ def test_token_errors(radiology):
         if refused_with(refused, 401, "invalid_client", TOKEN_ERRORS, what):
             challenge = refused.headers.get("WWW-Authenticate", "")
             expect(TOKEN_ERRORS, challenge.startswith("Basic"), f"{what}: WWW-Authenticate: Basic, not {challenge!r}", refused)
+    # The right credentials with a character outside the base64 alphabet inside: RFC 7617's base64 is RFC 4648's, whose
+    # section 3.3 says to reject such data; read leniently they would be the client's (so no document check: a token here
+    # authenticates the right client, only the refusal is medimock's)
+    encoded = good_basic
+    what = "HTTP Basic credentials with a character outside base64 ('*')"
+    refused = radiology.session.post(
+        url, data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {encoded[:4]}*{encoded[4:]}"}, timeout=30
+    )
+    refused_with(refused, 401, "invalid_client", TOKEN_ERRORS, what)
 
 
 # -- poll, fetch, acknowledge ---------------------------------------------------------------------
@@ -1070,6 +1083,24 @@ def test_exactly_one_of_order_id_and_study_uid(radiology, token, path):
 )
 def test_malformed_parameters_are_400(radiology, token, path, params, source):
     refused_with(radiology.get(path, token, params=params), 400, "invalid_request", source, f"{path} with {params}")
+
+
+def test_group_report_of_a_group_of_one_order(radiology, token, control):
+    """A study group whose only order has its FINAL report: /report returns it ("the desired report associated with the
+    specified study group"). The seeded groups have two orders or more: a server that reads a group's organisation from
+    its second order answers a group of one with a 500 (the mutant handlers.py:207 of the seed-21 mutation sample)."""
+    group = f"GRP-CONTRACT-{uuid.uuid4().hex[:8].upper()}"
+    with orders_made(radiology) as made:
+        only = make(radiology, made, study_group=group, status="FINAL")
+        response = radiology.get("/report", token, params={"study_group": group, "report_type": "FINAL"})
+        if expect(GROUP, response.status_code == 200, f"the study group {group} of one order has its FINAL report", response):
+            report = body_of(response, "GroupReport", "/report") or {}
+            expect(
+                PAYLOAD,
+                report.get("orderIds") == [only["orderId"]] and report.get("studyUids") == [only["studyUid"]],
+                f"/report of a group of one order names that order and its study: {report.get('orderIds')}, {report.get('studyUids')}",
+                response,
+            )
 
 
 def test_group_report(radiology, token):
