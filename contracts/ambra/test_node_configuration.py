@@ -7,6 +7,8 @@ call only reads ("Get the node configuration"). Skipped when the account has no 
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from medimock.ambra_contract import MAIN, STATUS
@@ -30,3 +32,34 @@ def test_a_node_gets_its_configuration_with_its_uuid_and_serial_number(ambra):
     expect(NODE_CONFIGURATION, response.status_code == 200, f"{what} succeeds (HTTP 200); it answered {response.status_code}", response)
     reply = json_body(response, NODE_CONFIGURATION, what)
     expect(STATUS, isinstance(reply, dict) and reply.get("status") == "OK", f"{what}: a 200 reply holds status OK", response)
+
+
+NODE_ADD = Document.of(
+    Document(MAIN, "uuid • uuid of the node (optional, you can use this to explicitly set the UUID)"),
+    Document(MAIN, "uuid • The node uuid", 2, after="URL /node/add"),  # Returns uuid, serial_no
+)
+
+
+def test_an_added_node_has_the_chosen_uuid_and_a_serial_number_it_authenticates_with(ambra):
+    """/node/add: the node gets the uuid the caller chose and a serial number (its Returns line), with which it then
+    gets its configuration like any node; the suite deletes it afterwards."""
+    chosen = str(uuid.uuid4())
+    params = {"name": f"contract node {chosen[:8]}", "account_id": ambra.account_id(), "type": "HARVESTER", "uuid": chosen}
+    added = ambra.call("/node/add", params)
+    if added.status_code != 200:
+        pytest.skip(f"the suite's administrator may not add a node here ({added.status_code})")
+    try:
+        reply = json_body(added, NODE_ADD, "the /node/add reply")
+        expect(
+            NODE_ADD,
+            isinstance(reply, dict) and reply.get("uuid") == chosen,
+            f"/node/add with uuid={chosen} answers that uuid: {reply}",
+            added,
+        )
+        serial = reply.get("serial_no") if isinstance(reply, dict) else None
+        expect(NODE_ADD, isinstance(serial, str) and bool(serial), f"/node/add answers the node's serial number, not {serial!r}", added)
+        response = ambra.call("/node/configuration", {"uuid": chosen, "serial_no": serial}, sid=None)
+        what = f"/node/configuration of the node just added, with the serial number /node/add gave ({serial!r}) and no sid"
+        expect(NODE_CONFIGURATION, response.status_code == 200, f"{what} succeeds (HTTP 200); it answered {response.status_code}", response)
+    finally:
+        ambra.call("/node/delete", {"uuid": chosen})

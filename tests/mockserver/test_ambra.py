@@ -6,6 +6,7 @@ wrong, role permissions, studies (add/get/set/delete, share, approve, tags, audi
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -508,3 +509,19 @@ def test_response_defects_break_what_they_say(tmp_path: Any) -> None:
         assert broken.error("/study/delete", sid=sid, uuid=unknown)["error_type"] == "NOT_FOUND"  # other commands keep theirs
     finally:
         app.extensions["medimock"].close()
+
+
+def test_node_add_takes_the_chosen_uuid_and_gives_a_serial_number(ambra: Ambra) -> None:
+    """The document's /node/add: "uuid of the node (optional, you can use this to explicitly set the UUID)", "Returns ...
+    serial_no • The node serial number", "INVALID_UUID • Invalid uuid format or this uuid is already in use". It answered
+    an empty serial_no and ignored the uuid, so an added node could never authenticate."""
+    admin, chosen = ambra.login(), "0b7f6f0e-6a3c-4c1e-9a51-2f0e3d4c5b6a"
+    added = ambra.ok("/node/add", sid=admin, name="Ours", account_id=ambra.creds["account_id"], type="HARVESTER", uuid=chosen)
+    assert added["uuid"] == chosen and re.fullmatch(r"SN-\d{4}-[A-Z]{4}", added["serial_no"]), added
+    assert ambra.ok("/node/get", sid=admin, uuid=chosen)["serial_no"] == added["serial_no"]
+    assert ambra.ok("/node/configuration", uuid=chosen, serial_no=added["serial_no"])["status"] == "OK"
+    for taken in (chosen, "not-a-uuid"):
+        refused = ambra.error("/node/add", sid=admin, name="Again", account_id=ambra.creds["account_id"], type="HARVESTER", uuid=taken)
+        assert refused["error_type"] == "INVALID_UUID", refused
+    other = ambra.ok("/node/add", sid=admin, name="Theirs", account_id=ambra.creds["account_id"], type="HARVESTER")
+    assert other["uuid"] != chosen and other["serial_no"] != added["serial_no"]

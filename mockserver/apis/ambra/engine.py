@@ -196,7 +196,8 @@ def not_found(call: Call, info: ResourceInfo) -> Problem:
     return call.error("NOT_FOUND", subtype=key)
 
 
-def do_add(call: Call, info: ResourceInfo) -> MockResponse:
+def do_add(call: Call, info: ResourceInfo, uuid: str | None = None) -> MockResponse:
+    """Add an object of ``info``'s kind: under a new uuid, or ``uuid`` (a command that lets the caller choose it)."""
     key_name = parent_key(call, info)
     under_uuid = "uuid" in call.plan.required  # a child of the object ``uuid`` names (/group/user/add uuid user_id)
     parent = call.get("uuid") if under_uuid else call.get("study_id")
@@ -211,7 +212,7 @@ def do_add(call: Call, info: ResourceInfo) -> MockResponse:
     duplicate = key_name and parent and call.db.child(info.name, str(parent), str(key)) is not None
     if duplicate and key_name and (call.plan.documents("ALREADY_EXISTS") or call.plan.documents("DUP_" + key_name.upper())):
         raise call.error("ALREADY_EXISTS", "DUP_" + key_name.upper(), subtype=key_name)
-    uuid = new_uuid()
+    uuid = uuid or new_uuid()
     stored = call.db.insert(info.name, uuid, data, account_id=account_id, parent_id=parent, key=str(key).lower() if key else None)
     body = call.catalog.template(call.plan)
     body.update({k: stored[k] for k in body if k in stored and k != "status"})
