@@ -272,10 +272,16 @@ def suite_command(api: str, examples: int, pytest_args: Iterable[str] = ()) -> l
 
 
 def suite_environment(api: str, copy: Path, examples: int) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("MEDIMOCK_") and not k.endswith(("_URL",))}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MEDIMOCK_") and not k.endswith(("_URL",)) and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+    }
     environ.update(
         PYTHONPATH=str(copy),
-        PYTHONDONTWRITEBYTECODE="1",  # a mutant written within the same second must not reuse a stale .pyc
+        # bytecode in the copy, kept from one mutant's run to the next (pytest rewrites 350 plugin modules otherwise, 2 s
+        # a run); the mock's own is deleted before each run (``forget_mock_bytecode``)
+        PYTHONPYCACHEPREFIX=str(copy / BYTECODE),
         MEDIMOCK_EMBEDDED_ARGS=f"--api {api}",
         MEDIMOCK_EMBEDDED_STRICT="0",
         MEDIMOCK_STRICT="1",
@@ -286,8 +292,21 @@ def suite_environment(api: str, copy: Path, examples: int) -> dict[str, str]:
     return environ
 
 
+BYTECODE = ".pycache"  # in a copy: where its suite runs keep bytecode (PYTHONPYCACHEPREFIX)
+
+
+def forget_mock_bytecode(copy: Path) -> None:
+    """Delete the bytecode of every ``mockserver`` module kept in ``copy``: a mutant written within the same second as
+    the source it replaces, with the same size (``+`` for ``-``), would otherwise run the other's cached .pyc."""
+    kept = copy / BYTECODE
+    if kept.is_dir():
+        for folder in [d for d in kept.rglob("mockserver") if d.is_dir()]:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_suite(api: str, copy: Path, examples: int, timeout: float, select: str = "") -> tuple[str, str, float]:
     """(killed | survived | timed out, the first failing test or why, seconds) of one suite run in ``copy``."""
+    forget_mock_bytecode(copy)
     started = time.monotonic()
     process = subprocess.Popen(
         suite_command(api, examples, ["-k", select] if select else []),

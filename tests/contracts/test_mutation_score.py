@@ -120,3 +120,30 @@ def test_a_removed_decorator_is_declared_by_its_lines_without_the_blanks_around_
         entry = {"file": store, "function": "<module>", "operator": "core/RemoveDecorator", "before": before, "after": ""}
         path.write_text(yaml.safe_dump({"mutants": [{**entry, "kind": "equivalent", "reason": "a cache of the same value"}]}))
         assert mutation_score.Equivalents.load(path).declared(mutant) == ("equivalent", "a cache of the same value")
+
+
+def test_a_mutant_never_runs_the_bytecode_of_the_source_it_replaced(tmp_path: Path) -> None:
+    """Suite runs keep bytecode in the copy (PYTHONPYCACHEPREFIX), but not the mock's: a mutant of the same size written
+    within the same second as the source it replaces looks unchanged to Python's .pyc check (size and mtime)."""
+    import os
+    import subprocess
+    import sys
+
+    module = tmp_path / "mockserver" / "mutated.py"
+    module.parent.mkdir()
+    (module.parent / "__init__.py").write_text("")
+    environ = mutation_score.suite_environment("tscharts", tmp_path, 1)
+    assert "PYTHONDONTWRITEBYTECODE" not in environ and environ["PYTHONPYCACHEPREFIX"] == str(tmp_path / mutation_score.BYTECODE)
+
+    def value() -> str:
+        command = [sys.executable, "-c", "import mockserver.mutated as m; print(m.A)"]
+        return subprocess.run(command, env=environ, cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+
+    module.write_text("A = 1 + 1\n")
+    stamp = module.stat().st_mtime_ns
+    assert value() == "2" and any((tmp_path / mutation_score.BYTECODE).rglob("mutated*.pyc"))
+    module.write_text("A = 1 - 1\n")  # cosmic-ray's Add -> Sub: the same size
+    os.utime(module, ns=(stamp, stamp))  # and, as within one second, the same mtime
+    assert value() == "2"  # the stale bytecode: what a mutant would run without the cleanup
+    mutation_score.forget_mock_bytecode(tmp_path)
+    assert value() == "0"
