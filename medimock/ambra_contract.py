@@ -3,13 +3,16 @@
 ``ambra-v3-services-api-preamble.txt``) and the conventions medimock follows where they are silent,
 plus the reading of an Ambra reply through ``medimock.verdict`` (an OK hash, an error hash).
 
-Used by ``contracts/ambra/test_general_sections.py`` and ``test_client_setup.py``; it speaks HTTP
+Used by ``contracts/ambra/test_general_sections.py``, ``test_client_setup.py`` and the smaller check modules; it speaks HTTP
 through the suite's ``Ambra`` client (``contracts/ambra/conftest.py``) and knows nothing of the mock.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +77,24 @@ def ok(
     body = json_body(response, source, what)
     expect(STATUS, isinstance(body, dict) and body.get("status") == "OK", f"{what}: a 200 reply holds status OK", response)
     return body if isinstance(body, dict) else {}
+
+
+STUDY_ADD = Document(MAIN, "uuid • The study uuid", after="URL /study/add")
+
+
+@contextmanager
+def own_study(ambra: Any, patient_name: str) -> Iterator[Any]:
+    """The uuid of a CT study of the suite's own, added in the administrator's account namespace (/study/add must
+    succeed) and deleted afterwards; None when the reply named no uuid (a convention only warned)."""
+    namespace = ambra.namespace_id()
+    params = {"study_uid": f"2.25.{uuid.uuid4().int}", "phi_namespace": namespace, "storage_namespace": namespace,
+              "patient_name": patient_name, "modality": "CT", "study_date": "20240102"}  # fmt: skip
+    study = ok(ambra, "/study/add", params, STUDY_ADD, "a study of the suite's own").get("uuid")
+    try:
+        yield study
+    finally:
+        if study:
+            ambra.call("/study/delete", {"uuid": study})
 
 
 def error_type(body: Any) -> Any:

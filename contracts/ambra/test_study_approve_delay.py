@@ -5,14 +5,11 @@ with a delay of 601 seconds: refused with INVALID_DELAY. The study is deleted af
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from medimock.ambra_contract import MAIN, error_type, ok
+from medimock.ambra_contract import MAIN, error_type, own_study
 from medimock.verdict import Document, expect, json_body
 
-STUDY_ADD = Document(MAIN, "uuid • The study uuid", after="URL /study/add")
 INVALID_DELAY = Document.of(
     Document(MAIN, "delay • Number of seconds to delay showing the study as approved"),
     Document(MAIN, "INVALID_DELAY • A delay must be between 0 and 600 seconds"),
@@ -20,11 +17,7 @@ INVALID_DELAY = Document.of(
 
 
 def test_study_approve_with_a_delay_beyond_600_seconds_is_invalid_delay(ambra):
-    namespace = ambra.namespace_id()
-    params = {"study_uid": f"2.25.{uuid.uuid4().int}", "phi_namespace": namespace, "storage_namespace": namespace,
-              "patient_name": "APPROVE^DELAY", "modality": "CT", "study_date": "20240102"}  # fmt: skip
-    study = ok(ambra, "/study/add", params, STUDY_ADD, "a study of the suite's own").get("uuid")
-    try:
+    with own_study(ambra, "APPROVE^DELAY") as study:
         what = "/study/approve of a study of the suite's own with delay=601"
         response = ambra.call("/study/approve", {"uuid": study, "delay": 601})
         found = error_type(json_body(response, INVALID_DELAY, what)) if response.status_code == 412 else None
@@ -32,6 +25,3 @@ def test_study_approve_with_a_delay_beyond_600_seconds_is_invalid_delay(ambra):
             pytest.skip("the suite's administrator may not approve studies here (NOT_PERMITTED)")
         expect(INVALID_DELAY, response.status_code == 412, f"{what} is refused (HTTP 412), not {response.status_code}", response)
         expect(INVALID_DELAY, found == "INVALID_DELAY", f"{what}: error_type INVALID_DELAY, not {found!r}", response)
-    finally:
-        if study:
-            ambra.call("/study/delete", {"uuid": study})

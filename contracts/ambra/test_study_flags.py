@@ -6,12 +6,9 @@ study's star flag is off again. The study is deleted afterwards.
 
 from __future__ import annotations
 
-import uuid
-
-from medimock.ambra_contract import MAIN, ok
+from medimock.ambra_contract import MAIN, ok, own_study
 from medimock.verdict import Document, expect
 
-STUDY_ADD = Document(MAIN, "uuid • The study uuid", after="URL /study/add")
 THIN = Document.of(
     Document(MAIN, "thin • Flag to add this as a thin study (optional)"),
     Document(MAIN, "thin • Is this a thin study, a thin study is not in storage"),
@@ -23,17 +20,10 @@ STAR = Document.of(
 
 
 def test_a_study_added_without_thin_is_no_thin_study_and_unstars(ambra):
-    namespace = ambra.namespace_id()
-    params = {"study_uid": f"2.25.{uuid.uuid4().int}", "phi_namespace": namespace, "storage_namespace": namespace,
-              "patient_name": "STUDY^FLAGS", "modality": "CT", "study_date": "20240102"}  # fmt: skip
-    study = ok(ambra, "/study/add", params, STUDY_ADD, "a study of the suite's own").get("uuid")
-    try:
+    with own_study(ambra, "STUDY^FLAGS") as study:
         got = ok(ambra, "/study/get", {"uuid": study}, THIN, "/study/get of a study added without thin")
         expect(THIN, str(got.get("thin", 0)) in ("0", "None", ""), f"a study added without thin is no thin study: thin={got.get('thin')!r}")
         ok(ambra, "/study/star", {"uuid": study, "star": 1}, STAR, "/study/star star=1")
         ok(ambra, "/study/star", {"uuid": study, "star": 0}, STAR, "/study/star star=0")
         star = ok(ambra, "/study/get", {"uuid": study}, STAR, "/study/get after star=1 then star=0").get("star")
         expect(STAR, str(star) in ("0", "None", ""), f"starred, then unstarred, the study's star flag is off: star={star!r}")
-    finally:
-        if study:
-            ambra.call("/study/delete", {"uuid": study})
