@@ -3,6 +3,9 @@
 (status OK) without any session. The node is the first of the administrator's account that /node/list shows with
 its serial number ("Each object holds the following same fields as the /node/get call", serial_no among them); the
 call only reads ("Get the node configuration"). Skipped when the account has no node or may not list them.
+
+/node/add: a node added with a uuid of the caller's choosing gets it and a serial number it then authenticates
+with; a malformed uuid is INVALID_UUID. Whatever the suite added is deleted afterwards.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import uuid
 
 import pytest
 
-from medimock.ambra_contract import MAIN, STATUS
+from medimock.ambra_contract import MAIN, STATUS, error_type
 from medimock.verdict import Document, expect, json_body
 
 NODE_CONFIGURATION = Document.of(
@@ -34,10 +37,9 @@ def test_a_node_gets_its_configuration_with_its_uuid_and_serial_number(ambra):
     expect(STATUS, isinstance(reply, dict) and reply.get("status") == "OK", f"{what}: a 200 reply holds status OK", response)
 
 
-NODE_ADD = Document.of(
-    Document(MAIN, "uuid • uuid of the node (optional, you can use this to explicitly set the UUID)"),
-    Document(MAIN, "uuid • The node uuid", 2, after="URL /node/add"),  # Returns uuid, serial_no
-)
+CHOSEN_UUID = Document(MAIN, "uuid • uuid of the node (optional, you can use this to explicitly set the UUID)")
+NODE_ADD = Document.of(CHOSEN_UUID, Document(MAIN, "uuid • The node uuid", 2, after="URL /node/add"))  # Returns uuid, serial_no
+INVALID_UUID = Document.of(CHOSEN_UUID, Document(MAIN, "INVALID_UUID • Invalid uuid format or this uuid is already in use"))
 
 
 def test_an_added_node_has_the_chosen_uuid_and_a_serial_number_it_authenticates_with(ambra):
@@ -63,3 +65,21 @@ def test_an_added_node_has_the_chosen_uuid_and_a_serial_number_it_authenticates_
         expect(NODE_CONFIGURATION, response.status_code == 200, f"{what} succeeds (HTTP 200); it answered {response.status_code}", response)
     finally:
         ambra.call("/node/delete", {"uuid": chosen})
+
+
+def test_node_add_with_a_malformed_uuid_is_invalid_uuid(ambra):
+    bad = f"not-a-uuid-{uuid.uuid4().hex[:8]}"
+    params = {"name": f"contract node {bad}", "account_id": ambra.account_id(), "type": "HARVESTER", "uuid": bad}
+    response = ambra.call("/node/add", params)
+    try:
+        if response.status_code == 412 and error_type(json_body(response, INVALID_UUID, "/node/add")) == "NOT_PERMITTED":
+            pytest.skip("the suite's administrator may not add a node here (NOT_PERMITTED)")
+        what = f"/node/add with uuid={bad}"
+        expect(INVALID_UUID, response.status_code == 412, f"{what} is refused (HTTP 412), not {response.status_code}", response)
+        found = error_type(json_body(response, INVALID_UUID, what))
+        expect(INVALID_UUID, found == "INVALID_UUID", f"{what}: error_type INVALID_UUID, not {found!r}", response)
+    finally:
+        if response.status_code == 200:
+            added = json_body(response, INVALID_UUID, "/node/add")
+            if isinstance(added, dict) and added.get("uuid"):
+                ambra.call("/node/delete", {"uuid": added["uuid"]})
