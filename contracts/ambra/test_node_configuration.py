@@ -44,13 +44,16 @@ INVALID_UUID = Document.of(CHOSEN_UUID, Document(MAIN, "INVALID_UUID • Invalid
 
 def test_an_added_node_has_the_chosen_uuid_and_a_serial_number_it_authenticates_with(ambra):
     """/node/add: the node gets the uuid the caller chose and a serial number (its Returns line), with which it then
-    gets its configuration like any node; the suite deletes it afterwards."""
+    gets its configuration like any node; that uuid, now in use, is INVALID_UUID; the suite deletes the node afterwards."""
     chosen = str(uuid.uuid4())
     params = {"name": f"contract node {chosen[:8]}", "account_id": ambra.account_id(), "type": "HARVESTER", "uuid": chosen}
     added = ambra.call("/node/add", params)
-    if added.status_code != 200:
-        pytest.skip(f"the suite's administrator may not add a node here ({added.status_code})")
+    if added.status_code == 412 and error_type(json_body(added, NODE_ADD, "/node/add")) == "NOT_PERMITTED":
+        pytest.skip("the suite's administrator may not add a node here (NOT_PERMITTED)")
     try:
+        expect(
+            NODE_ADD, added.status_code == 200, f"/node/add with a new uuid={chosen} succeeds (HTTP 200), not {added.status_code}", added
+        )
         reply = json_body(added, NODE_ADD, "the /node/add reply")
         expect(
             NODE_ADD,
@@ -63,6 +66,14 @@ def test_an_added_node_has_the_chosen_uuid_and_a_serial_number_it_authenticates_
         response = ambra.call("/node/configuration", {"uuid": chosen, "serial_no": serial}, sid=None)
         what = f"/node/configuration of the node just added, with the serial number /node/add gave ({serial!r}) and no sid"
         expect(NODE_CONFIGURATION, response.status_code == 200, f"{what} succeeds (HTTP 200); it answered {response.status_code}", response)
+        again = ambra.call("/node/add", {**params, "name": f"contract node {chosen[:8]} again"})
+        if again.status_code == 200:  # wrongly added twice: the suite deletes what it can name
+            extra = json_body(again, INVALID_UUID, "/node/add")
+            if isinstance(extra, dict) and extra.get("uuid") and extra["uuid"] != chosen:
+                ambra.call("/node/delete", {"uuid": extra["uuid"]})
+        found = error_type(json_body(again, INVALID_UUID, "/node/add again")) if again.status_code == 412 else None
+        what = f"/node/add with the uuid {chosen} already in use"
+        expect(INVALID_UUID, found == "INVALID_UUID", f"{what}: HTTP 412 INVALID_UUID, not {again.status_code} {found!r}", again)
     finally:
         ambra.call("/node/delete", {"uuid": chosen})
 
