@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from medimock.ambra_contract import MAIN, STATUS
+from medimock.ambra_contract import MAIN, STATUS, refused
 from medimock.suite import require
 from medimock.verdict import Document, expect, json_body
 
@@ -19,6 +19,10 @@ PERMISSIONS = Document.of(
     Document(MAIN, "An additional role_id=role.UUID is returned in each permissions JSON hash."),
 )
 MEMBER_ROLE = Document(MAIN, "role_id • uuid of the users account role", after="URL /account/user/get")
+ORDER_VIEW = Document.of(
+    Document(MAIN, "Permission order_view if sid authentication is used"),
+    Document(MAIN, "NOT_PERMITTED • You are not permitted to view orders in this account"),
+)
 
 
 def test_session_permissions_name_the_callers_role_in_the_account(ambra, target):
@@ -48,5 +52,23 @@ def test_session_permissions_name_the_callers_role_in_the_account(ambra, target)
             f"the permissions' role_id is the member's role in account {account} ({role}), not {found!r}",
             response,
         )
+    finally:
+        ambra.call("/session/logout", sid=user)
+
+
+def test_order_sps_find_with_a_sid_needs_order_view(ambra, target):
+    """/order/sps/find takes "(sid || node_id && serial_no)"; with a sid it needs order_view ("Permission order_view if
+    sid authentication is used"). The User-role member whose /session/permissions says order_view 0 is refused with
+    NOT_PERMITTED; a member the server lets view orders is not a case for this check (skipped)."""
+    creds = require(target, "ambra", "user_login", "user_password")
+    account = ambra.account_id()
+    user = ambra.login(creds["user_login"], creds["user_password"])
+    try:
+        response = ambra.call("/session/permissions", {"account_id": account}, sid=user)
+        perms = json_body(response, PERMISSIONS, "/session/permissions of the User-role member") if response.status_code == 200 else None
+        if not isinstance(perms, dict) or perms.get("order_view") not in (0, "0", False):
+            pytest.skip(f"the User-role member's permissions do not say order_view 0 ({(perms or {}).get('order_view')!r})")
+        refused(ambra, "/order/sps/find", {"account_id": account}, "NOT_PERMITTED", ORDER_VIEW,
+                "/order/sps/find with the sid of a member without order_view", sid=user)  # fmt: skip
     finally:
         ambra.call("/session/logout", sid=user)
