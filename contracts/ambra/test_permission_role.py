@@ -21,7 +21,7 @@ PERMISSIONS = Document.of(
 MEMBER_ROLE = Document(MAIN, "role_id • uuid of the users account role", after="URL /account/user/get")
 ORDER_VIEW = Document.of(
     Document(MAIN, "Permission order_view if sid authentication is used"),
-    Document(MAIN, "NOT_PERMITTED • You are not permitted to view orders in this account"),
+    Document(MAIN, "NOT_PERMITTED • You are not permitted to view orders in this account", after="URL /order/sps/find"),
 )
 
 
