@@ -111,5 +111,6 @@ mutation: $(STAMP)
 # in a copy of mockserver/, one mutant at a time, and the API's contract suite judges each (default: tscharts and radiology);
 # writes reports/mutation-score.md (.json: every mutant's verdict) and its section of contracts/MUTATION.md;
 # ARGS="--again contracts/mutation-score.json" judges only the committed run's survivors again (after a suite gained checks)
+# (medimock mutation-score --pool REPORT.json... judges nothing: the runs' mutants pooled, each once, with today's declarations)
 mutation-score: $(STAMP)
 	nice -n 10 $(MEDIMOCK) mutation-score $(if $(API),--api $(API)) --record contracts/MUTATION.md $(ARGS)

@@ -46,6 +46,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
 from queue import Empty, Queue
@@ -532,6 +533,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --again: judge nothing, only report the earlier run with today's declarations (contracts/mutation-equivalents.yaml)",
     )
+    parser.add_argument(
+        "--pool",
+        nargs="+",
+        metavar="REPORT.json",
+        help="judge nothing: pool the mutants of earlier runs' JSON reports (oldest first; a mutant drawn in several counts once, "
+        "with the verdict of the last report holding it) with today's declarations, per API",
+    )
     parser.add_argument("--list", action="store_true", help="only list the mutants (no suite runs)")
     parser.add_argument(
         "--out", default="reports/mutation-score.md", help="the report (and a .json beside it; default reports/mutation-score.md)"
@@ -549,6 +557,8 @@ def repository_root() -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.pool:
+        return run_pool(args)
     try:
         import cosmic_ray  # noqa: F401
     except ImportError:
@@ -621,6 +631,127 @@ def run(args: argparse.Namespace) -> int:
     if args.record:
         record = Path(args.record)
         record.write_text(with_section(record.read_text() if record.exists() else "", report))
+    print(report)
+    print(f"report: {out}")
+    return 0 if all(s.score >= args.min_score for s in scores) else 1
+
+
+def pool(reports: list[list[dict[str, Any]]], equivalents: Equivalents) -> tuple[list[PooledScore], list[str]]:
+    """Every distinct mutant of the reports (oldest first), per API: the last report's verdict, today's declarations
+    over it (a mutant declared since counts as declared; a declaration no longer matching counts for nothing)."""
+    pooled: dict[str, dict[tuple[str, ...], Mutant]] = {}
+    catalogue: dict[str, int] = {}
+    changed: list[str] = []
+    fields = {f.name for f in dataclass_fields(Mutant)}
+    for report in reports:
+        for run_ in report:
+            api = str(run_["api"])
+            catalogue[api] = int(run_.get("enumerated") or 0) or catalogue.get(api, 0)
+            for entry in run_["mutants"]:
+                mutant = Mutant(**{k: v for k, v in entry.items() if k in fields})
+                key = (mutant.file, mutant.operator, str(mutant.occurrence), mutant.before, mutant.after)
+                old = pooled.setdefault(api, {}).get(key)
+                if old is not None and old.status in (KILLED, TIMED_OUT) and mutant.status == SURVIVED:
+                    changed.append(
+                        f"{mutant.file}:{mutant.line} {mutant.operator}: {old.status} in an earlier report, {SURVIVED} in a later one"
+                    )
+                pooled[api][key] = mutant
+    scores = []
+    for api in sorted(pooled):
+        mutants = sorted(pooled[api].values(), key=lambda m: (m.file, m.line, m.operator, m.occurrence))
+        for mutant in mutants:
+            if mutant.reason.startswith("annotation"):
+                continue
+            kind, reason = equivalents.declared(mutant)
+            if kind:
+                mutant.status, mutant.reason = kind, reason
+            elif mutant.status in DECLARED:  # declared when judged, no longer: it counts as it was last judged, unknown
+                mutant.status, mutant.reason = SURVIVED, f"was {mutant.status}, no declaration names it now"
+            elif mutant.status == SURVIVED:
+                mutant.reason = equivalents.why_surviving(mutant)
+        scores.append(PooledScore(api, mutants, catalogue.get(api, 0)))
+    return scores, changed
+
+
+@dataclass
+class PooledScore:
+    api: str
+    mutants: list[Mutant]
+    enumerated: int  # the catalogue's size in the last report of the API
+
+    def count(self, status: str) -> int:
+        return sum(m.status == status for m in self.mutants)
+
+    @property
+    def killed(self) -> int:
+        return self.count(KILLED) + self.count(TIMED_OUT)
+
+    @property
+    def judged(self) -> int:
+        return len(self.mutants) - self.count(EQUIVALENT) - self.count(UNSPECIFIED)
+
+    @property
+    def score(self) -> float:
+        return self.killed / self.judged if self.judged else 1.0
+
+    @property
+    def strict_score(self) -> float:
+        judged = len(self.mutants) - self.count(EQUIVALENT)
+        return self.killed / judged if judged else 1.0
+
+
+def render_pool(scores: list[PooledScore], sources: list[str], changed: list[str]) -> str:
+    lines = [
+        "# Mutation scores pooled over runs",
+        "",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; reports (oldest first): {', '.join(f'`{s}`' for s in sources)}",
+        "- each distinct mutant once, with the last report's verdict and today's declarations (contracts/mutation-equivalents.yaml)",
+        "- ± is the 95% Wilson interval's half-width over the judged mutants (a sample's, unless every mutant was drawn)",
+        "",
+        "| API | distinct mutants judged (of all) | equivalent | unspecified | killed | survived | score | strict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in scores:
+        every = s.enumerated and len(s.mutants) >= s.enumerated
+        of_all = "every one" if every else f"of {s.enumerated:,}"
+        interval = "" if every else f" ± {margin(s.score, s.judged):.1%}"
+        lines.append(
+            f"| {s.api} | {len(s.mutants)} ({of_all}) | {s.count(EQUIVALENT)} | {s.count(UNSPECIFIED)} | {s.killed} | {s.count(SURVIVED)} "
+            f"| **{s.score:.1%}**{interval} | {s.strict_score:.1%} |"
+        )
+    for s in scores:
+        survivors = [m for m in s.mutants if m.status == SURVIVED]
+        if survivors:
+            lines += ["", f"## {s.api}: {len(survivors)} survivors", ""]
+            lines += [f"- {m.file}:{m.line} `{_cell(m.before)}` → `{_cell(m.after)}`: {m.reason or 'not analysed yet'}" for m in survivors]
+    if changed:
+        lines += ["", "Killed in an earlier report, survived in a later one (the later verdict counts):", ""]
+        lines += [f"- {line}" for line in changed]
+    return "\n".join(lines) + "\n"
+
+
+def run_pool(args: argparse.Namespace) -> int:
+    """``--pool``: no suite runs; the pooled table of earlier reports, written to --out (and a .json beside it)."""
+    equivalents = Equivalents.load(Path(args.equivalents) if args.equivalents else contracts_dir() / "mutation-equivalents.yaml")
+    reports = []
+    for name in args.pool:
+        try:
+            data = json.loads(Path(name).read_text())
+        except (OSError, ValueError) as exc:
+            print(f"medimock mutation-score --pool: cannot read {name}: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(data, list) or not all(isinstance(r, dict) and "api" in r and "mutants" in r for r in data):
+            print(f"medimock mutation-score --pool: {name} is not a mutation-score JSON report", file=sys.stderr)
+            return 2
+        reports.append([r for r in data if not args.api or r["api"] in args.api])
+    scores, changed = pool(reports, equivalents)
+    report = render_pool(scores, list(args.pool), changed)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    out.with_suffix(".json").write_text(
+        json.dumps([{**asdict(s), "score": s.score, "strict_score": s.strict_score} for s in scores], indent=1)
+    )
     print(report)
     print(f"report: {out}")
     return 0 if all(s.score >= args.min_score for s in scores) else 1

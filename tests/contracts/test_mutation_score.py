@@ -147,3 +147,38 @@ def test_a_mutant_never_runs_the_bytecode_of_the_source_it_replaced(tmp_path: Pa
     assert value() == "2"  # the stale bytecode: what a mutant would run without the cleanup
     mutation_score.forget_mock_bytecode(tmp_path)
     assert value() == "0"
+
+
+def test_pooled_reports_count_each_mutant_once_with_the_last_verdict_and_todays_declarations(tmp_path: Path) -> None:
+    """--pool: the same mutant drawn by two samples (its line moved between them) counts once, with the later report's
+    verdict (with a note when that undoes a kill); a mutant declared since counts as declared, one declared then but not
+    now counts as a survivor; a file that is not a report is a clear error (exit 2)."""
+
+    def mutant(line: int, after: str, status: str, occurrence: int = 0, reason: str = "") -> dict[str, object]:
+        return {"api": "tscharts", "file": HANDLERS, "operator": "core/ReplaceOrWithAnd", "occurrence": occurrence, "line": line,
+                "function": "login", "before": LOGIN_LINE, "after": after, "status": status, "by": "", "reason": reason, "seconds": 1.0}  # fmt: skip
+
+    first_after, second_after, third_after = (LOGIN_LINE.replace(" or ", " and ", 1), LOGIN_LINE.replace("or not user", "and not user"),
+                                              LOGIN_LINE.replace("is None", "is not None"))  # fmt: skip
+    older = [{"api": "tscharts", "enumerated": 115, "mutants": [mutant(40, first_after, "killed"), mutant(40, second_after, "survived", 1),
+              mutant(41, third_after, "unspecified", 2, "declared then")]}]  # fmt: skip
+    newer = [{"api": "tscharts", "enumerated": 120, "mutants": [mutant(44, first_after, "survived")]}]  # line 40 moved to 44
+    declared = tmp_path / "declared.yaml"
+    declared.write_text(yaml.safe_dump({"mutants": [{"file": HANDLERS, "function": "login", "operator": "core/ReplaceOrWithAnd",
+                                                      "before": LOGIN_LINE, "after": second_after, "kind": "equivalent", "reason": "why"}]}))  # fmt: skip
+    paths = []
+    for name, report in (("older.json", older), ("newer.json", newer)):
+        paths.append(str(tmp_path / name))
+        Path(paths[-1]).write_text(json.dumps(report))
+    out = tmp_path / "pooled.md"
+    code = mutation_score.main(["--pool", *paths, "--equivalents", str(declared), "--out", str(out), "--min-score", "0.5"])
+    (score,) = json.loads(out.with_suffix(".json").read_text())
+    statuses = sorted(m["status"] for m in score["mutants"])
+    assert statuses == ["equivalent", "survived", "survived"], statuses  # 3 distinct mutants, not 4
+    assert score["enumerated"] == 120 and score["score"] == 0.0 and code == 1
+    report = out.read_text()
+    assert "| tscharts | 3 (of 120) | 1 | 0 | 0 | 2 | **0.0%**" in report
+    assert "was unspecified, no declaration names it now" in report
+    assert "killed in an earlier report, survived in a later one" in report
+    (tmp_path / "not.json").write_text('{"api": "tscharts"}')
+    assert mutation_score.main(["--pool", str(tmp_path / "not.json"), "--out", str(out)]) == 2
