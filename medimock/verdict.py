@@ -88,6 +88,12 @@ def _document_lines(file: str) -> tuple[str, ...]:
 
 
 @cache
+def _folded_lines(file: str) -> tuple[str, ...]:
+    """The document's lines with their blanks folded, once per file (every anchor searches them)."""
+    return tuple(_fold(line) for line in _document_lines(file))
+
+
+@cache
 def resolve(file: str, anchor: str, lines: int = 1, occurrence: int | None = None, after: str | None = None) -> Citation:
     """The citation an anchor names: the line holding ``anchor`` and the ``lines - 1`` after it.
 
@@ -95,15 +101,16 @@ def resolve(file: str, anchor: str, lines: int = 1, occurrence: int | None = Non
     ``anchor`` after a section's heading, for documents that repeat a line in every section.
     """
     text = _document_lines(file)
+    folded = _folded_lines(file)
     wanted = _fold(anchor)
     if not wanted:
         raise CitationError(f"{file}: an empty anchor")
     start_at = 0
     if after is not None:
         start_at = resolve(file, after).first
-        hits = [index for index in range(start_at, len(text)) if wanted in _fold(text[index])][:1]
+        hits = [index for index in range(start_at, len(text)) if wanted in folded[index]][:1]
     else:
-        hits = [index for index, line in enumerate(text) if wanted in _fold(line)]
+        hits = [index for index, line in enumerate(folded) if wanted in line]
     if not hits:
         raise CitationError(f"{file}: no line holds {anchor!r}" + (f" after {after!r}" if after else ""))
     if occurrence is None and len(hits) > 1:
