@@ -742,6 +742,19 @@ REFERENCE_RE = re.compile(
 )
 SID_WITH_OTHER_AUTH = "optional if basic authentication or an OAuth token is used"
 SESSION_SECURITY: list[dict[str, list[str]]] = [{"sid": []}, {"bearer": []}, {"basic": []}]
+SESSION_SCHEMES = frozenset(name for requirement in SESSION_SECURITY for name in requirement)  # a user's: their 401 is documented
+# A note of five node commands (/node/ping, /node/deliver, /node/retrieve, /node/webhook, /node/configuration): their two
+# credential parameters may come as HTTP basic authentication instead. Only the node's uuid and serial_no are known to it.
+BASIC_CREDENTIALS_RE = re.compile(r"^The ([a-z_]+) and ([a-z_]+) can also be passed using basic auth as the username/password combination$")
+BASIC_CREDENTIAL_SCHEMES = {("uuid", "serial_no"): "nodeBasic"}
+NODE_BASIC_SCHEME = {
+    "type": "http",
+    "scheme": "basic",
+    "description": "A node's own credentials: HTTP basic authentication with the node's uuid as the username and its serial_no "
+    'as the password, in place of the uuid and serial_no parameters, on the commands whose Notes say "The uuid and serial_no '
+    'can also be passed using basic auth as the username/password combination" (x-ambra-basic-credentials names the '
+    "parameters). Not a user's login: no session, no 401; a node it does not name is the command's NOT_FOUND.",
+}
 
 
 # Component schemas that are not objects of the API (no fields.OBJECT selects them).
@@ -1112,6 +1125,13 @@ class SpecBuilder:
         conditions = [c for alt in command.alternatives for c in alternative_conditions(alt)]
         alternative_members = {m for g in groups + optional_groups for s in g for m in s}
         required = [r for r in required if r not in alternative_members]
+        basic = self.basic_credentials(command)
+        if basic is not None:
+            for role in ("username", "password"):
+                name = basic[role]
+                if name not in required:
+                    raise DerivationError(f"{command.url}: {name}, passed as basic auth's {role}, is no required parameter")
+                props[name]["description"] += f" (or, in its place, the {role} of HTTP basic authentication: x-ambra-basic-credentials)"
         return {
             "props": props,
             "patterns": patterns,
@@ -1121,7 +1141,33 @@ class SpecBuilder:
             "optional_groups": optional_groups,
             "passthrough": passthrough,
             "conditions": conditions,
+            "basic": basic,
         }
+
+    def basic_credentials(self, command: Command) -> dict[str, Any] | None:
+        """A note "The uuid and serial_no can also be passed using basic auth as the username/password combination":
+        the security scheme, the parameter basic auth's username stands for, the one its password stands for, and the note
+        cited. Those parameters stay required (MISSING_FIELDS when neither form carries them) but leave the schemas'
+        ``required``: a call may carry them in its Authorization header instead, which OpenAPI cannot make a condition."""
+        for note in command.notes:
+            match = BASIC_CREDENTIALS_RE.match(note.split("\n", 1)[0].strip())
+            if match is None:
+                continue
+            username, password = match.groups()
+            scheme = BASIC_CREDENTIAL_SCHEMES.get((username, password))
+            if scheme is None:
+                raise DerivationError(f"{command.url}: basic auth stands for {username} and {password}, which no security scheme names")
+            first, last = command.spans.get("Notes") or command.block
+            line = next((n for n in range(first, last + 1) if match.group(0) in self.cites.lines[n - 1]), None)
+            if line is None:
+                raise DerivationError(f"{command.url}: the basic auth note is not on a line of its Notes")
+            return {
+                "scheme": scheme,
+                "username": username,
+                "password": password,
+                "x-medimock-cite": self.cites.span(line, line, command.block[0]),
+            }
+        return None
 
     # -- the general sections: saved filters, page defaults, field selection ----
 
@@ -1199,8 +1245,9 @@ class SpecBuilder:
         schema: dict[str, Any] = {"type": "object", "properties": model["props"]}
         if model["patterns"]:
             schema["patternProperties"] = model["patterns"]
-        if model["required"]:
-            schema["required"] = model["required"]
+        required = self.schema_required(model)
+        if required:
+            schema["required"] = required
         any_ofs = [{"anyOf": [{"required": s} for s in group]} for group in model["groups"]]
         if len(any_ofs) == 1:
             schema.update(any_ofs[0])
@@ -1209,6 +1256,12 @@ class SpecBuilder:
         # The service ignores fields it does not know; every form value is a string.
         schema["additionalProperties"] = {"type": "string"}
         return schema
+
+    @staticmethod
+    def schema_required(model: dict[str, Any]) -> list[str]:
+        """The required parameters a schema can state: those that basic auth may carry instead are left out."""
+        basic = model["basic"] or {}
+        return [name for name in model["required"] if name not in (basic.get("username"), basic.get("password"))]
 
     def query_parameters(self, model: dict[str, Any], op_id: str) -> list[dict[str, Any]]:
         """The GET parameters: the POST body properties as query parameters (same schema objects)."""
@@ -1227,7 +1280,7 @@ class SpecBuilder:
                 continue
             self.share(schema, f"{op_id}.{name}")
             param: dict[str, Any] = {"name": name, "in": "query"}
-            if name in model["required"]:
+            if name in self.schema_required(model):
                 param["required"] = True
             param["schema"] = schema
             params.append(param)
@@ -1351,6 +1404,8 @@ class SpecBuilder:
             return [*SESSION_SECURITY, {}]
         if in_alternative:
             return [*SESSION_SECURITY, {}]
+        if model["basic"]:  # the node's uuid and serial_no as basic auth, or as parameters (no credentials then)
+            return [{model["basic"]["scheme"]: []}, {}]
         return []
 
     def permission_flags(self, text: str | None) -> list[str]:
@@ -1408,7 +1463,7 @@ class SpecBuilder:
         security = self.security(command, model)
         security = self.intern(security, "security-" + "-or-".join(next(iter(s), "anonymous") for s in security or [{}]))
         responses: dict[str, Any] = {success_status: ref("responses", f"{op_id}_ok"), "412": ref("responses", f"{op_id}_error")}
-        if security:
+        if any(name in SESSION_SCHEMES for requirement in security for name in requirement):  # a node's basic auth is no session
             responses["401"] = ref("responses", "Unauthorized")
         for status, text in command.http_errors.items():
             line = command.http_error_lines[status]
@@ -1424,6 +1479,8 @@ class SpecBuilder:
             extensions["x-ambra-optional-alternatives"] = model["optional_groups"]
         if model["conditions"]:
             extensions["x-ambra-alternative-conditions"] = model["conditions"]
+        if model["basic"]:
+            extensions["x-ambra-basic-credentials"] = model["basic"]
         if model["passthrough"]:
             extensions["x-ambra-passthrough"] = model["passthrough"]
         if field_objects:
@@ -1441,7 +1498,7 @@ class SpecBuilder:
             "requestBody": {
                 "description": "The parameters, form-encoded. Ambra also reads them from the query string of a POST "
                 "(x-medimock-form-from-query); where both carry one, the body wins.",
-                "required": bool(model["required"] or model["groups"]),
+                "required": bool(self.schema_required(model) or model["groups"]),
                 "content": {"application/x-www-form-urlencoded": {"schema": self.body_schema(model)}},
             },
             "responses": responses,
@@ -1507,8 +1564,13 @@ class SpecBuilder:
         parameters = static.pop("parameters")
         timestamps(schemas)
         timestamps(responses)
+        schemes = static.pop("securitySchemes")
+        for item in paths.values():
+            basic = (item.get("post") or {}).get("x-ambra-basic-credentials")
+            if basic:
+                schemes.setdefault(basic["scheme"], dict(NODE_BASIC_SCHEME))
         components = {
-            "securitySchemes": static.pop("securitySchemes"),
+            "securitySchemes": schemes,
             "schemas": dict(sorted(schemas.items())),
             "parameters": parameters,
             "responses": responses,

@@ -525,3 +525,96 @@ def test_node_add_takes_the_chosen_uuid_and_gives_a_serial_number(ambra: Ambra) 
         assert refused["error_type"] == "INVALID_UUID", refused
     other = ambra.ok("/node/add", sid=admin, name="Theirs", account_id=ambra.creds["account_id"], type="HARVESTER")
     assert other["uuid"] != chosen and other["serial_no"] != added["serial_no"]
+
+
+def basic(username: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def node_and_extras(ambra: Ambra) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """The first seeded node of the account, and the other parameters each of the five commands needs."""
+    sid = ambra.login()
+    node = ambra.ok("/node/list", sid=sid, account_id=ambra.creds["account_id"])["nodes"][0]
+    webhook = ambra.ok("/webhook/list", sid=sid, account_id=ambra.creds["account_id"])["webhooks"][0]["uuid"]
+    extras = {
+        "/node/ping": {},
+        "/node/deliver": {"status": "S", "job_id": "0b7f6f0e-6a3c-4c1e-9a51-2f0e3d4c5b6a"},
+        "/node/retrieve": {"status": "S", "job_id": "0b7f6f0e-6a3c-4c1e-9a51-2f0e3d4c5b6a"},
+        "/node/webhook": {"status": "S", "webhook_id": webhook},
+        "/node/configuration": {},
+    }
+    return node, extras
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_five_node_commands_take_the_uuid_and_serial_no_as_basic_auth(ambra: Ambra, method: str) -> None:
+    """Their Notes: "The uuid and serial_no can also be passed using basic auth as the username/password combination".
+    Basic alone is the same call as the parameters; a wrong serial or an unknown uuid is the documented NOT_FOUND."""
+    node, extras = node_and_extras(ambra)
+    for path, extra in extras.items():
+        with_parameters = ambra.ok(path, method, uuid=node["uuid"], serial_no=node["serial_no"], **extra)
+        status, with_basic = ambra.call(path, method, headers=basic(node["uuid"], node["serial_no"]), **extra)
+        assert (status, with_basic) == (200, with_parameters), path
+        for username, password, named in (
+            (node["uuid"], "SN-0000-WXYZ", "serial_no"),
+            ("00000000-0000-4000-8000-000000000000", "x", "uuid"),
+        ):
+            status, refused = ambra.call(path, method, headers=basic(username, password), **extra)
+            assert (status, refused) == (412, {"status": "ERROR", "error_type": "NOT_FOUND", "error_subtype": named}), path
+    status, lacking = ambra.call("/node/deliver", method, headers=basic(node["uuid"], node["serial_no"]), job_id="x")
+    assert (status, lacking["error_type"], lacking["error_subtype"]) == (412, "MISSING_FIELDS", ["status"])  # not uuid, serial_no
+    account = ambra.ok("/account/get", sid=ambra.login(), uuid=ambra.creds["account_id"])
+    configuration = ambra.ok("/node/configuration", method, headers=basic(node["uuid"], node["serial_no"]))
+    assert configuration["storage_namespace"] == account["namespace_id"]  # "the storage namespace the node should harvest to"
+
+
+@pytest.mark.parametrize(
+    ("credentials", "missing"),
+    [
+        ("!!!not-base64", ["uuid", "serial_no"]),
+        (base64.b64encode(b"no colon at all").decode(), ["uuid", "serial_no"]),
+        ("", ["uuid", "serial_no"]),
+        ("\xe9t\xe9", ["uuid", "serial_no"]),  # not ASCII (a latin-1 header)
+        (base64.b64encode("\xe9:\xe9".encode("latin-1")).decode(), ["uuid", "serial_no"]),  # not UTF-8
+        (base64.b64encode(b":").decode(), ["uuid", "serial_no"]),
+        (base64.b64encode(b"some-node-uuid:").decode(), ["serial_no"]),
+        (base64.b64encode(b":SN-0000-WXYZ").decode(), ["uuid"]),
+    ],
+)
+def test_basic_auth_holding_no_node_credentials_is_missing_fields(ambra: Ambra, credentials: str, missing: list[str]) -> None:
+    """A header that holds no user-pass (or an empty half) supplies nothing: "A required field is missing or does not have
+    data in it" names what it lacks, never a 500 and never a 401 (no session is involved)."""
+    for path in ("/node/ping", "/node/configuration"):
+        for method in ("POST", "GET"):
+            status, body = ambra.call(path, method, headers={"Authorization": f"Basic {credentials}"})
+            assert (status, body) == (412, {"status": "ERROR", "error_type": "MISSING_FIELDS", "error_subtype": missing}), path
+
+
+def test_basic_auth_on_the_node_commands_is_the_node_never_a_user(ambra: Ambra) -> None:
+    """A user's own basic credentials on /node/ping name no node (NOT_FOUND), and are no session there; the parameters
+    win over any header; a user's session does not stand in for the node's serial number on a command taking no sid."""
+    node, _ = node_and_extras(ambra)
+    user = basic(ambra.creds["login"], ambra.creds["password"])
+    assert ambra.call("/node/ping", headers=user) == (412, {"status": "ERROR", "error_type": "NOT_FOUND", "error_subtype": "uuid"})
+    status, body = ambra.call("/node/ping", headers=user, uuid=node["uuid"], serial_no=node["serial_no"])
+    assert status == 200 and body["status"] == "OK"
+    status, body = ambra.call("/node/configuration", headers=basic(node["uuid"], "wrong"), uuid=node["uuid"], serial_no=node["serial_no"])
+    assert status == 200 and body["status"] == "OK"  # the parameters, not the header
+    partial = ambra.error("/node/ping", headers=basic(node["uuid"], node["serial_no"]), uuid=node["uuid"])
+    assert partial["error_subtype"] == ["serial_no"]  # the header is read only when the parameters carry neither
+    refused = ambra.error("/node/ping", sid=ambra.login(), headers=basic(node["uuid"], "wrong"))
+    assert (refused["error_type"], refused["error_subtype"]) == ("NOT_FOUND", "serial_no")
+    refused = ambra.error("/node/ping", sid=ambra.login(), uuid=node["uuid"], serial_no="wrong")
+    assert (refused["error_type"], refused["error_subtype"]) == ("NOT_FOUND", "serial_no")
+    # the node's credentials are no user login where Basic is a user's (a 401, as any wrong basic credentials)
+    assert ambra.call("/study/list", headers=basic(node["uuid"], node["serial_no"]))[0] == 401
+    assert ambra.call("/study/list", headers={"Authorization": "Basic \xe9t\xe9"})[0] == 401  # not ASCII: no 500
+
+
+def test_node_ping_ack_takes_no_basic_auth_in_place_of_its_parameters(ambra: Ambra) -> None:
+    """Only five commands' Notes say the uuid and serial_no may come as basic auth; /node/ping/ack's do not."""
+    node, _ = node_and_extras(ambra)
+    for method in ("POST", "GET"):
+        refused = ambra.error("/node/ping/ack", method, headers=basic(node["uuid"], node["serial_no"]))
+        assert (refused["error_type"], refused["error_subtype"]) == ("MISSING_FIELDS", ["uuid", "serial_no"])
+        assert ambra.ok("/node/ping/ack", method, uuid=node["uuid"], serial_no=node["serial_no"])["status"] == "OK"

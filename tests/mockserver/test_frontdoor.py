@@ -34,7 +34,7 @@ def test_the_front_door_lists_every_api_with_where_to_start(client):
     ambra = page["apis"]["ambra"]
     assert ambra["base_url"] == "http://localhost/api/v3" and ambra["spec"] == "http://localhost/specs/ambra.yaml"
     assert "ambra-v3-services-api.txt" in ambra["sources"] and ambra["operations"] > 900
-    assert {scheme["name"] for scheme in ambra["auth"]} == {"sid", "bearer", "basic"}
+    assert {scheme["name"] for scheme in ambra["auth"]} == {"sid", "bearer", "basic", "nodeBasic"}
     assert ambra["credentials"]["login"] == "admin@northwind.example.org"
     radiology = page["apis"]["radiology"]
     assert any("token URL http://localhost/radiology/oauth2/token" in scheme["kind"] for scheme in radiology["auth"])

@@ -436,8 +436,35 @@ def test_security_and_401(spec):
     assert study_list["responses"]["401"] == {"$ref": "#/components/responses/Unauthorized"}
     for url, item in spec["paths"].items():
         for op in item.values():
-            if op.get("security"):
+            if any(name in ("sid", "bearer", "basic") for requirement in op.get("security") or () for name in requirement):
                 assert op["responses"].get("401") or "405" in op["responses"], url
+            elif op.get("security"):  # a node's basic auth only: no session, so no 401
+                assert op["security"] == [{"nodeBasic": []}, {}] and "401" not in op["responses"], url
+
+
+def test_five_node_commands_take_the_uuid_and_serial_no_as_basic_auth(spec):
+    """Their Notes: "The uuid and serial_no can also be passed using basic auth as the username/password combination"."""
+    scheme = spec["components"]["securitySchemes"]["nodeBasic"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "basic") and "serial_no" in scheme["description"]
+    found = {url for url, item in spec["paths"].items() if any("x-ambra-basic-credentials" in op for op in item.values())}
+    assert found == {"/node/ping", "/node/deliver", "/node/retrieve", "/node/webhook", "/node/configuration"}
+    for url in found:
+        post, get = spec["paths"][url]["post"], spec["paths"][url]["get"]
+        assert post["x-ambra-basic-credentials"] == get["x-ambra-basic-credentials"]
+        assert {k: v for k, v in post["x-ambra-basic-credentials"].items() if k != "x-medimock-cite"} == {
+            "scheme": "nodeBasic", "username": "uuid", "password": "serial_no"
+        }  # fmt: skip
+        assert post["security"] == get["security"] == [{"nodeBasic": []}, {}], url
+        body = post["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+        assert {"uuid", "serial_no"} <= set(body["properties"]) and not {"uuid", "serial_no"} & set(body.get("required", [])), url
+        assert not any(p.get("required") for p in get["parameters"] if p.get("name") in ("uuid", "serial_no")), url
+    for url in ("/node/ping", "/node/configuration"):  # a node may send no parameters at all
+        assert spec["paths"][url]["post"]["requestBody"]["required"] is False, url
+    ack = spec["paths"]["/node/ping/ack"]["post"]  # its Notes say nothing of basic auth
+    assert ack["security"] == [] and ack["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["required"] == [
+        "uuid",
+        "serial_no",
+    ]
 
 
 def test_post_only_commands_answer_get_with_405(spec):

@@ -3,7 +3,9 @@
 A call authenticates with a ``sid`` (form field, query parameter, or the
 ``X-AmbraHealth-SID`` header that bundled calls inherit), an OAuth ``Bearer`` token
 from ``/session/oauth/token``, or HTTP basic authentication (email or login and
-password). A sid or token that is unknown or expired is a 401.
+password). A sid or token that is unknown or expired is a 401. On the five node commands whose Notes say
+"The uuid and serial_no can also be passed using basic auth" (``x-ambra-basic-credentials``),
+HTTP basic is the node's uuid and serial_no, never a user's login (``Call.read_basic_credentials``).
 
 Sessions live in the shared SQLite store. A login session expires after the account's
 ``session_expire`` minutes without use (the highest of the user's accounts, 180 by
@@ -20,7 +22,6 @@ commands, and a caller authenticated otherwise has satisfied it.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import secrets
 import time
@@ -158,12 +159,36 @@ def authenticate(scheme_name: str, scheme: dict[str, Any], request: MockRequest,
     if scheme_name == "basic" and keyword.lower() == "basic":
         try:
             login, _, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # not base64 (binascii.Error), not ASCII (a latin-1 header), not UTF-8
             raise unauthenticated("Malformed basic authentication.") from exc
         user = find_user(db, login)
         if user is None or not password_ok(user, password):
             raise unauthenticated("Invalid basic authentication credentials.")
         return _principal(request, "basic", {"sid": None, "user_id": user["uuid"], "kind": "basic"})
+    return None
+
+
+def basic_credentials(request: MockRequest) -> tuple[str, str] | None:
+    """The username and password of an ``Authorization: Basic`` header, None without one; ``("", "")`` when it holds no
+    user-pass (not base64, not UTF-8, no colon): nothing read from it."""
+    keyword, _, credentials = request.header("Authorization").strip().partition(" ")
+    if keyword.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except ValueError:  # not base64 (binascii.Error), not ASCII (a latin-1 header), not UTF-8 (UnicodeDecodeError)
+        return "", ""
+    username, colon, password = decoded.partition(":")
+    return (username, password) if colon else ("", "")
+
+
+def session_principal(request: MockRequest, app: Any) -> Principal | None:
+    """Credentials of a command where HTTP basic auth is a node's uuid and serial_no (x-ambra-basic-credentials), never a
+    user's login: a sid or a Bearer token only."""
+    for name in ("sid", "bearer"):
+        found = authenticate(name, {}, request, app)
+        if found is not None:
+            return found
     return None
 
 

@@ -8,12 +8,13 @@ Errors are ``ambra_error(...)`` problems that the dialect renders as 412 error h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from ...api import Context, Principal
-from ...http import Problem
+from ...http import MockRequest, Problem
 from . import auth as sessions
 from .catalog import Catalog, Plan, catalog
 from .store import AmbraStore
@@ -59,6 +60,17 @@ def closest_missing(groups: list[list[list[str]]], present: Any, usable: Any = N
     return missing
 
 
+def basic_values(plan: Plan, request: MockRequest, values: Mapping[str, Any]) -> dict[str, str]:
+    """A node's uuid and serial_no as HTTP basic auth's username and password, where the command's Notes allow it
+    (x-ambra-basic-credentials: /node/ping, /node/configuration...) and ``values`` carry neither: the parameters win. A
+    header holding no user-pass (not base64, no colon) gives empty values: what it lacks is MISSING_FIELDS."""
+    names = plan.basic_credentials
+    if names is None or any(values.get(name) not in (None, "") for name in names):
+        return {}
+    found = sessions.basic_credentials(request)
+    return dict(zip(names, found, strict=True)) if found is not None else {}
+
+
 class Call:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -81,8 +93,10 @@ class Call:
         """
         if not self._resolved:
             self._resolved = True
+            # where basic auth is a node's uuid and serial_no, it is never read as a user's login
+            read = sessions.session_principal if self.plan.basic_credentials else sessions.optional_principal
             try:
-                self._principal = sessions.optional_principal(self.ctx.request, self.ctx.app)
+                self._principal = read(self.ctx.request, self.ctx.app)
             except Problem as problem:
                 if problem.kind != "unauthenticated" or self.plan.documents_401:
                     raise
@@ -151,6 +165,7 @@ class Call:
 
     def check(self) -> None:
         """The checks every command shares, in Ambra's order: missing fields, then bad flags, integers and JSON."""
+        self.read_basic_credentials()
         missing = [name for name in self.plan.required if not self.present(name)]
         missing += [name for name in closest_missing(self.plan.alternatives, self.present, self.usable) if name not in missing]
         if missing:
@@ -176,6 +191,12 @@ class Call:
                 self.values[name] = self.parse_json(name, value)
         self.check_node_credentials()
 
+    def read_basic_credentials(self) -> None:
+        """The node's uuid and serial_no from basic auth where the parameters carry neither (``basic_values``); a header
+        holding no user-pass, or an empty half, supplies nothing, so what it lacks is MISSING_FIELDS; a pair that names no
+        node is the command's NOT_FOUND (check_node_credentials)."""
+        self.values.update(basic_values(self.plan, self.ctx.request, self.values))
+
     def usable(self, option: list[str]) -> bool:
         """Whether an alternative's set counts for this call: "the study_uid if node authentication",
         "the namespace_id if the action is STUDY_UPLOAD" (the spec's x-ambra-alternative-conditions)."""
@@ -192,10 +213,13 @@ class Call:
         return True
 
     def check_node_credentials(self) -> None:
-        """A node authenticates with its uuid (or node_id) and serial number instead of a sid."""
+        """A node authenticates with its uuid (or node_id) and serial number instead of a sid; a command that takes no
+        sid at all (/node/ping, /node/configuration...) checks them whatever session the call also carries."""
         serial = self.get("serial_no")
         node_id = self.get("node_id") or self.get("uuid")
-        if serial is None or node_id is None or "serial_no" not in self.plan.kinds or self.principal is not None:
+        if serial is None or node_id is None or "serial_no" not in self.plan.kinds:
+            return
+        if "sid" in self.plan.kinds and self.principal is not None:  # (sid || node_id && serial_no): the session counts
             return
         node = self.db.object(str(node_id), "node")
         if node is None or str(node.get("serial_no")) != str(serial):

@@ -52,6 +52,9 @@ class Plan:
     conditions: tuple[dict[str, Any], ...] = ()  # x-ambra-alternative-conditions: sets that count only if ...
     json_error_fields: frozenset[str] = frozenset()  # fields whose INVALID_JSON is ["INVALID_JSON", field]
     undocumented: bool = False  # beyond the public document (x-medimock-undocumented)
+    # x-ambra-basic-credentials: the parameters HTTP basic auth's username and password stand for (a node's uuid and
+    # serial_no on /node/ping, /node/configuration...); still required, but the schemas cannot say so
+    basic_credentials: tuple[str, str] | None = None
     _template: Any = field(default=None, repr=False)
 
     def pick(self, *candidates: str) -> str:
@@ -127,6 +130,11 @@ class Catalog:
         error_list = [e for e in enum if isinstance(e, str)]
         rows = self.resolver.deref((body.get("properties") or {}).get("page.rows") or {}).get("default", 100)
         ok_status, ok_media, ok_pointer = self._ok(operation, post_path if operation.method == "POST" else post_path[:-4] + "get")
+        basic = operation.extensions.get("x-ambra-basic-credentials") or {}
+        credentials = (str(basic["username"]), str(basic["password"])) if basic else None
+        required = tuple(body.get("required") or ())
+        if credentials is not None:
+            required = tuple(name for name in credentials if name not in required) + required
         return Plan(
             operation_id=operation.operation_id,
             method=operation.method,
@@ -139,7 +147,7 @@ class Catalog:
             kinds=kinds,
             json_types=json_types,
             enums=enums,
-            required=tuple(body.get("required") or ()),
+            required=required,
             alternatives=list(operation.extensions.get("x-ambra-alternatives") or []),
             errors=frozenset(error_list),
             error_list=tuple(error_list),
@@ -158,6 +166,7 @@ class Catalog:
             conditions=tuple(operation.extensions.get("x-ambra-alternative-conditions") or ()),
             json_error_fields=frozenset(e[1] for e in enum if isinstance(e, list) and len(e) == 2 and e[0] == "INVALID_JSON"),
             undocumented=bool(operation.extensions.get("x-medimock-undocumented")),
+            basic_credentials=credentials,
         )
 
     def _errors(self, operation: Operation) -> list[Any]:

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from ...http import MockRequest, MockResponse, Problem
-from .call import closest_missing
+from .call import basic_values, closest_missing
 from .catalog import Plan, plan_for
 from .shapes import is_flag
 
@@ -101,6 +101,7 @@ class AmbraDialect:
             # "The error_subtype holds a array of all the missing fields": with the request at hand, also the
             # required fields sent empty and the alternatives (which a GET's query schema cannot express).
             values = _values(problem.extra["request"])
+            values.update(basic_values(plan, problem.extra["request"], values))  # a node's uuid and serial_no as basic auth
             present = lambda name: values.get(name) not in (None, "")  # noqa: E731
             every = [n for n in plan.required if not present(n)] + closest_missing(plan.alternatives, present)
             missing = every + [n for n in missing if n not in every]  # in the command's order, as its own check names them

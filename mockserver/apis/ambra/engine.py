@@ -373,6 +373,8 @@ def namespace_of_call(call: Call, key: str) -> str | None:
         study = call.db.study(given) if isinstance(given, str) else None
         if study is not None:
             return str(study.get(key) if key in ("phi_namespace", "storage_namespace") else study.get("phi_namespace"))
+    if call.node is not None:  # a node's own call: "The storage namespace the node should harvest to" is its account's
+        return (call.db.object(str(call.node.get("__account_id") or ""), "account") or {}).get("namespace_id")
     account = call.db.object(call.default_account() or "", "account") if call.principal is not None else None
     return (account or {}).get("namespace_id")
 
