@@ -6,6 +6,11 @@ call only reads ("Get the node configuration"). Skipped when the account has no 
 
 /node/add: a node added with a uuid of the caller's choosing gets it and a serial number it then authenticates
 with; a malformed uuid is INVALID_UUID. Whatever the suite added is deleted afterwards.
+
+Basic auth: "The uuid and serial_no can also be passed using basic auth as the username/password combination" (the
+Notes of /node/configuration and /node/ping, among five): a node the suite added reaches both with only its uuid and
+serial_no as HTTP basic credentials and no parameters, and /node/configuration then answers the same storage_namespace
+as with the parameters; a wrong serial number in basic auth is the node not found.
 """
 
 from __future__ import annotations
@@ -94,3 +99,64 @@ def test_node_add_with_a_malformed_uuid_is_invalid_uuid(ambra):
             added = json_body(response, INVALID_UUID, "/node/add")
             if isinstance(added, dict) and added.get("uuid"):
                 ambra.call("/node/delete", {"uuid": added["uuid"]})
+
+
+BASIC_CONFIGURATION = Document.of(
+    Document(MAIN, "The uuid and serial_no can also be passed using basic auth", after="URL /node/configuration"),
+    NODE_CONFIGURATION,
+)
+BASIC_PING = Document.of(
+    Document(MAIN, "The uuid and serial_no can also be passed using basic auth", after="Description Ping node"),
+    Document(MAIN, "Description Ping node"),
+)
+BASIC_NOT_FOUND = Document.of(
+    Document(MAIN, "The uuid and serial_no can also be passed using basic auth", after="URL /node/configuration"),
+    Document(MAIN, "NOT_FOUND • The node can not be found", after="URL /node/configuration"),
+)
+
+
+def test_a_node_passes_its_uuid_and_serial_number_as_basic_auth(ambra):
+    """A node the suite adds gets its configuration, and pings, with its uuid and serial_no as the username and password
+    of HTTP basic authentication and no parameters (no sid either): the same storage_namespace as with the parameters;
+    with a wrong serial number as the password, /node/configuration is NOT_FOUND. The suite deletes the node afterwards."""
+    name = f"contract node basic {uuid.uuid4().hex[:8]}"
+    added = ambra.call("/node/add", {"name": name, "account_id": ambra.account_id(), "type": "HARVESTER"})
+    if added.status_code == 412 and error_type(json_body(added, NODE_ADD, "/node/add")) == "NOT_PERMITTED":
+        pytest.skip("the suite's administrator may not add a node here (NOT_PERMITTED)")
+    reply = json_body(added, NODE_ADD, "the /node/add reply")
+    node, serial = (reply.get("uuid"), reply.get("serial_no")) if isinstance(reply, dict) else (None, None)
+    try:
+        expect(NODE_ADD, added.status_code == 200 and bool(node), f"/node/add succeeds with the node's uuid: {added.status_code}", added)
+        expect(NODE_ADD, isinstance(serial, str) and bool(serial), f"/node/add answers the node's serial number, not {serial!r}", added)
+        by_parameters = ambra.call("/node/configuration", {"uuid": node, "serial_no": serial}, sid=None)
+        what = f"/node/configuration of node {node} with its uuid and serial_no as parameters"
+        expect(
+            NODE_CONFIGURATION, by_parameters.status_code == 200, f"{what} succeeds; it answered {by_parameters.status_code}", by_parameters
+        )
+        expected = json_body(by_parameters, NODE_CONFIGURATION, what)
+        by_basic = ambra.call("/node/configuration", sid=None, auth=(node, serial))
+        what = f"/node/configuration of node {node} with its uuid and serial_no as basic auth and no parameters"
+        expect(
+            BASIC_CONFIGURATION, by_basic.status_code == 200, f"{what} succeeds (HTTP 200); it answered {by_basic.status_code}", by_basic
+        )
+        found = json_body(by_basic, BASIC_CONFIGURATION, what)
+        expect(STATUS, isinstance(found, dict) and found.get("status") == "OK", f"{what}: a 200 reply holds status OK", by_basic)
+        namespaces = [body.get("storage_namespace") if isinstance(body, dict) else None for body in (expected, found)]
+        expect(
+            BASIC_CONFIGURATION,
+            namespaces[0] == namespaces[1],
+            f"{what}: the storage_namespace of the same node, {namespaces[0]!r} with the parameters, not {namespaces[1]!r}",
+            by_basic,
+        )
+        ping = ambra.call("/node/ping", sid=None, auth=(node, serial))
+        what = f"/node/ping of node {node} with its uuid and serial_no as basic auth and no parameters"
+        expect(BASIC_PING, ping.status_code == 200, f"{what} succeeds (HTTP 200); it answered {ping.status_code}", ping)
+        pinged = json_body(ping, BASIC_PING, what)
+        expect(STATUS, isinstance(pinged, dict) and pinged.get("status") == "OK", f"{what}: a 200 reply holds status OK", ping)
+        wrong = ambra.call("/node/configuration", sid=None, auth=(node, f"{serial}-wrong"))
+        what = f"/node/configuration with node {node}'s uuid and a wrong serial_no as basic auth"
+        refused = error_type(json_body(wrong, BASIC_NOT_FOUND, what)) if wrong.status_code == 412 else None
+        expect(BASIC_NOT_FOUND, refused == "NOT_FOUND", f"{what}: HTTP 412 NOT_FOUND, not {wrong.status_code} {refused!r}", wrong)
+    finally:
+        if node:
+            ambra.call("/node/delete", {"uuid": node})
