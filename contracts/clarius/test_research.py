@@ -126,6 +126,11 @@ SAME_PATIENT = Convention(
     "ResponsiblePerson Family^Given)",
 )
 MOCK_CLOCK = Convention("mock-clock", "a medimock target's control API reads and moves its clock (/__mock__/clock)")
+MOCK_CONTROL = Convention(
+    "mock-control",
+    "medimock's control API (the research exams' processing, revoking a token, the credentials it names) is not the vendor's: "
+    "a revoked token no longer authenticates, and /__mock__/credentials names the target as it is now",
+)
 RAW_FILE = Convention(
     "raw-image-file",
     "the document shows raw_image as a link and the blob's files, not what the link holds; medimock's link serves what the blob "
@@ -384,6 +389,16 @@ def test_raw_data_while_processing_is_400(research):
     try:
         expect(RAW_200, finished.status_code == 200, "the control API finishes the exam's processing", finished)
         raw_data(research, processing)
+        # the credentials describe the target as it is: the finished exam is no longer named as one being processed
+        named = research.control("GET", "/credentials")
+        if expect(MOCK_CONTROL, named is not None and named.status_code == 200, "the credentials answer while the exam is finished", named):
+            now = (json_body(named, MOCK_CONTROL, "the credentials") or {}).get("clarius") or {}
+            expect(
+                MOCK_CONTROL,
+                str(now.get("research_processing_exam_id", "")) != str(processing),
+                f"the credentials no longer name exam {processing} as being processed",
+                named,
+            )
     finally:
         research.control("POST", "/clarius/research/exams/processing", json={"exam_id": int(processing), "processing": True})
 
@@ -414,7 +429,12 @@ def test_without_the_bundle_both_apis_refuse(research):
             if expect(NO_BUNDLE_403, reply.status_code == 403, "without the Research Bundle: a 403", reply):
                 error_body(reply)
     finally:
-        research.control("POST", "/clarius/research/tokens/revoke", json={"token": token})
+        revoked = research.control("POST", "/clarius/research/tokens/revoke", json={"token": token})
+    if revoked is not None:  # a medimock target revoked the token (the document has no way to): it no longer authenticates
+        expect(MOCK_CONTROL, revoked.status_code == 200, f"the control API revokes the token (200, not {revoked.status_code})", revoked)
+        after = research.raw(research.creds["research_exam_id"], headers)
+        if expect(TOKEN_401, after.status_code == 401, f"a revoked token is refused (401, not {after.status_code})", after):
+            expect(TOKEN_401, after.headers.get("WWW-Authenticate") == "Token", "the 401 says WWW-Authenticate: Token", after)
 
 
 # -- DICOM ---------------------------------------------------------------------------------------------------
@@ -490,6 +510,20 @@ def test_dicom_per_syntax(research, syntax):
         check_size(name, dataset, decoded(name, dataset, SYNTAX, what), 160, 120, what)
         representation = dataset.get("PixelRepresentation")
         expect(US_PIXELS, representation == 0, f"{what}: {name}'s pixels are unsigned (Pixel Representation 0, not {representation})")
+
+
+@pytest.mark.parametrize(("width", "height"), [(16, 16), (2048, 16)])
+def test_resolution_at_medimock_bounds_renders(research, width, height):
+    """medimock's bounds include both ends: a side of 16 or of 2048 pixels is rendered (8 and 4097 are refused above)."""
+    what = f"resolution {width}x{height}"
+    response = research.dicom(research.creds["research_exam_id"], {"resolution": f"{width}x{height}"})
+    expect(
+        RESOLUTION_BOUNDS, response.status_code == 200, f"{what} is within medimock's bounds (200, not {response.status_code})", response
+    )
+    if response.status_code != 200:
+        return
+    for name, dataset in export(research, {"resolution": f"{width}x{height}"}, what):
+        check_size(name, dataset, decoded(name, dataset, RESOLUTION, what), width, height, what)
 
 
 def test_dicom_defaults(research):
@@ -641,6 +675,8 @@ def check_patient(research: Research, exam: dict[str, Any], patient: dict[str, A
         ({"resolution": "1024x768x3"}, RESOLUTION, "a resolution of three numbers"),
         ({"resolution": "8x8"}, RESOLUTION_BOUNDS, "a resolution below medimock's bounds"),
         ({"resolution": "4097x4097"}, RESOLUTION_BOUNDS, "a resolution above medimock's bounds"),
+        ({"resolution": "15x16"}, RESOLUTION_BOUNDS, "a side of 15 pixels, just below medimock's bounds"),
+        ({"resolution": "16x2049"}, RESOLUTION_BOUNDS, "a side of 2049 pixels, just above medimock's bounds"),
         ({"syntax": "jpeg baseline"}, SYNTAX, "a syntax that is not one of the choices"),
         ({"syntax": "JPEG LS LOSSLESS"}, SYNTAX, "a syntax spelt another way"),
         ({"demographics": ["PATIENT_NAME", "SHOE_SIZE"]}, DEMOGRAPHICS, "a demographic that is not one of the choices"),

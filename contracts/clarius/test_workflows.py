@@ -565,6 +565,17 @@ def test_report_upload(clarius, exams, target):
         expect(
             REPORT, any(r.get("sha256") == digest for r in reports or [] if isinstance(r, dict)), "the file is stored byte for byte", listed
         )
+        others = [r.get("request_uuid") for r in reports or [] if isinstance(r, dict) and r.get("request_uuid") != request_uuid]
+        expect(MOCK_CONTROL, not others, f"?request_uuid= lists only that request's reports, not those of {others[:3]}", listed)
+        every = requests.get(target.control("/clarius/reports"), timeout=10)
+        body = json_body(every, MOCK_CONTROL, "the control API's reports")
+        everything = body.get("results") if isinstance(body, dict) else None
+        expect(
+            MOCK_CONTROL,
+            any(r.get("sha256") == digest for r in everything or [] if isinstance(r, dict)),
+            "without ?request_uuid= the control API lists every report, the one uploaded here too",
+            every,
+        )
 
 
 # -- applications ---------------------------------------------------------------------------------
