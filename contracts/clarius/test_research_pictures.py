@@ -98,3 +98,37 @@ def test_b_image_of_a_capture_with_echoes_is_not_blank(research):
                     f"{what}: {name} frame {index + 1} of {count} is blank (every pixel 0), though every capture's B pre-scan "
                     "raw image holds echoes: a B image is their scan conversion",
                 )
+
+
+def echo_span(frame: Any) -> tuple[int, int]:
+    """How many columns and how many rows of a 2-D frame hold an echo (a non-zero pixel)."""
+    pixels = np.asarray(frame)
+    if pixels.ndim != 2:
+        return 0, 0
+    return int(pixels.any(axis=0).sum()), int(pixels.any(axis=1).sum())
+
+
+def test_b_image_spreads_the_echoes_of_many_lines(research):
+    # The blob describes the "B pre-scan" stream as "number of lines" lines of "samples per line" samples each, at
+    # distinct transducer elements ("rx element" 0 to 191) or angles: the raw image holds one line per column. A B image
+    # converting such lines for display lays them side by side and along depth, so where the raw image's echoes cover
+    # more than one line and more than one sample, the B image's cannot all fall in a single column or a single row.
+    for exam_id, items in pictured_exams(research):
+        frames = [pre_scan_frames(research, item) for item in items]
+        if not items or not all(f and all(min(echo_span(frame)) > 1 for frame in f) for f in frames):
+            continue  # some capture's raw image holds echoes on one line or one sample only (or none, or does not decode)
+        what = f"exam {exam_id} (lines at {sorted({sweep(item) for item in items})}), b_image_only"
+        for name, dataset in export(research, {"resolution": SMALL, "b_image_only": True}, what, exam_id=exam_id):
+            pixels = decoded(name, dataset, B_IMAGE, what)
+            if pixels is None:
+                continue
+            count = int(dataset.get("NumberOfFrames", 1) or 1)
+            for index, frame in enumerate(np.asarray(pixels) if count > 1 else [np.asarray(pixels)]):
+                columns, rows = echo_span(frame)
+                expect(
+                    B_IMAGE,
+                    columns > 1 and rows > 1,
+                    f"{what}: {name} frame {index + 1} of {count} holds its echoes in {columns} column(s) and {rows} row(s) "
+                    "only, though every capture's B pre-scan raw image holds echoes on more than one of its lines and "
+                    "samples: a B image lays the scanned lines side by side and along depth",
+                )
