@@ -126,7 +126,11 @@ CONFIRM_AGAIN = Convention(
 DATA_BY_EXAM = Convention(
     "early-download", "the earlier revision's download by exam is not in the current document; medimock still serves it"
 )
-MOCK_CONTROL = Convention("mock-control", "medimock's control API (a scanner upload, the stored reports) is not the vendor's")
+MOCK_CONTROL = Convention(
+    "mock-control",
+    "medimock's control API (a scanner upload, the stored reports, the customer tokens /__mock__/credentials names) is not the vendor's: "
+    "it names the target as it is now",
+)
 
 
 def eventually(probe: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
@@ -365,8 +369,19 @@ def test_settings_round_trip(clarius):
         ({"notification_url": None}, NOTIFICATION_URL),
         ({"token_transfer_url": 42}, TRANSFER_URL),
         ({"unknown_field": "x"}, UNKNOWN_FIELDS),
+        # the document's payload is an object of the allowed fields; DRF refuses anything else with 400 non_field_errors
+        (["https://example.com/{token}/"], ALLOWED),
+        ("https://example.com/{token}/", ALLOWED),
     ],
-    ids=["transfer-url-without-token", "notification-url-not-a-url", "notification-url-null", "transfer-url-number", "unknown-field"],
+    ids=[
+        "transfer-url-without-token",
+        "notification-url-not-a-url",
+        "notification-url-null",
+        "transfer-url-number",
+        "unknown-field",
+        "array-body",
+        "string-body",
+    ],
 )
 def test_invalid_settings_are_rejected(clarius, body, source):
     before = fetch(clarius, "/services/settings/", SETTINGS_GET, "GET /services/settings/")
@@ -388,7 +403,26 @@ def confirmed_tokens(clarius: Any) -> list[Any]:
     return tokens
 
 
-def test_confirmation_then_confirmed_tokens(clarius):
+def named_customers(target: Any) -> tuple[list[str], list[str]] | None:
+    """The confirmed and the unconfirmed customer tokens a medimock target's /__mock__/credentials names now (None for any
+    other target)."""
+    if target.control_url is None:
+        return None
+    named = requests.get(target.control("/credentials"), timeout=30)
+    body = (json_body(named, MOCK_CONTROL, "the credentials") or {}).get("clarius") or {}
+    return [str(t) for t in body.get("confirmed_customer_tokens") or []], [str(t) for t in body.get("unconfirmed_customer_tokens") or []]
+
+
+def test_confirmation_then_confirmed_tokens(clarius, target):
+    named = named_customers(target)
+    if named is not None:  # a medimock names its customer tokens as the Active Tokens API lists them
+        confirmed, unconfirmed = named
+        listed = confirmed_tokens(clarius)
+        wrong = sorted(set(unconfirmed) & set(listed))
+        expect(MOCK_CONTROL, not wrong, f"/__mock__/credentials names no confirmed token as unconfirmed: {wrong[:3]}")
+        expect(
+            MOCK_CONTROL, set(confirmed) == set(listed), "/__mock__/credentials names as confirmed the tokens the Active Tokens API lists"
+        )
     if not clarius.unconfirmed:
         pytest.skip("the target names no unconfirmed customer token (CLARIUS_UNCONFIRMED_TOKEN or /__mock__/credentials)")
     token = clarius.unconfirmed[0]
@@ -399,6 +433,9 @@ def test_confirmation_then_confirmed_tokens(clarius):
     tokens = confirmed_tokens(clarius)
     expect(ACTIVE_TOKENS, token in tokens, "a confirmed token is listed by the Active Tokens API")
     expect(ACTIVE_TOKENS, len(tokens) == len(set(tokens)), "each confirmed token is listed once")
+    named = named_customers(target)
+    if named is not None and token in tokens:  # and once confirmed, no longer as an unconfirmed one
+        expect(MOCK_CONTROL, token in named[0] and token not in named[1], f"/__mock__/credentials names {token} as confirmed now")
     again = clarius.request("POST", "/services/customer-confirmations/", json={"token": token})
     expect(CONFIRM_AGAIN, again.status_code == 200, f"confirming twice is not an error (200, not {again.status_code})", again)
 
