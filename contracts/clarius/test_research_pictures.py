@@ -2,7 +2,8 @@
 
 The raw data lists each capture's "B pre-scan" stream (the blob) and links its raw image; the DICOM API gives the
 capture's B image, with overlays unless ``b_image_only``. A B image is that pre-scan data scan-converted for the
-probe, so a capture whose raw image holds echoes cannot come back as a blank (all-black) B image. Scan conversion
+probe, so a capture whose raw image holds echoes cannot come back as a blank (all-black) B image, nor as one whose
+echoes all fall in a single column or row where the raw image's cover more than one line and sample. Scan conversion
 depends on the probe's geometry, which the blob's lines give (their angles: 0 degrees for a linear probe, a sweep for
 a curvilinear or phased one): the check looks at the research exam and, where the target lists the research user's
 other exams (a medimock target's ``research_users``), at one more exam for each sweep the research exam does not
