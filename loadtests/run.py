@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -154,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 worker.kill()
         if embedded is not None:
+            keep_mock_log(embedded, Path(f"{prefix}-mock.log"))
             embedded.stop()
     verdicts = judge(Path(f"{prefix}_stats.csv"), thresholds)
     if code == 0 and not all(ok for _, ok in verdicts):
@@ -163,8 +165,17 @@ def run(args: argparse.Namespace) -> int:
     print(summary)
     print(
         f"reports: {prefix}.html (Locust's report), {prefix}_stats.csv (and _stats_history, _failures, _exceptions), {prefix}.txt (this summary)"
+        + (f", {prefix}-mock.log (the embedded mock's log)" if embedded is not None else "")
     )
     return code
+
+
+def keep_mock_log(embedded: EmbeddedMock, path: Path) -> None:
+    """The embedded mock's log beside the reports (its own folder goes when it stops): a 500 there has its traceback."""
+    try:
+        shutil.copyfile(embedded.log_path, path)
+    except OSError:
+        pass
 
 
 def unreachable(url: str) -> str | None:

@@ -22,7 +22,16 @@ def test_research_run_within_thresholds_passes(tmp_path):
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
     summary = (tmp_path / "load-clarius-research.txt").read_text() if (tmp_path / "load-clarius-research.txt").exists() else ""
-    assert result.returncode == 0, summary + result.stdout[-3000:] + result.stderr[-3000:]
+    mock_log = tmp_path / "load-clarius-research-mock.log"
+    errors = [line for line in mock_log.read_text().splitlines() if "Traceback" in line or "Error" in line] if mock_log.exists() else []
+    assert result.returncode == 0, (
+        summary
+        + result.stdout[-3000:]
+        + result.stderr[-3000:]
+        + "\nthe mock's log:\n"
+        + (mock_log.read_text()[-6000:] if errors else "(no errors)")
+    )
+    assert mock_log.exists(), "the embedded mock's log is kept beside the reports"
     assert "result: PASS" in summary and "BREACHED" not in summary
     with open(tmp_path / "load-clarius-research_stats.csv", newline="") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
