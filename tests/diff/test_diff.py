@@ -364,6 +364,7 @@ EVERY_DEFECT_FOUND: dict[str, list[tuple[str, str, str, str]]] = {
         ("status", "GET /api/public/v0/exams/accessible/", "", "document"),
         ("status", "GET /api/public/v0/exams/rawdata/{id}", "", "document"),
         ("status", "GET /api/public/v0/exams/rawdata/{id}", "", "document"),
+        ("status", "GET /api/public/v0/exams/rawdata/{id}", "", "document"),  # a token the control API revoked
         ("status", "GET /api/public/v0/services/api-keys/", "", "document"),
         ("status", "POST /api/public/v0/exams/dicom/{id}", "", "document"),
     ],
