@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from medimock.ambra_contract import MAIN, STATUS, refused
+from medimock.ambra_contract import ERRORS, MAIN, STATUS, error_type, refused
 from medimock.suite import require
 from medimock.verdict import Document, expect, json_body
 
@@ -71,4 +71,44 @@ def test_order_sps_find_with_a_sid_needs_order_view(ambra, target):
         refused(ambra, "/order/sps/find", {"account_id": account}, "NOT_PERMITTED", ORDER_VIEW,
                 "/order/sps/find with the sid of a member without order_view", sid=user)  # fmt: skip
     finally:
+        ambra.call("/session/logout", sid=user)
+
+
+TEMPLATE_ADD = Document.of(
+    Document(MAIN, "Permission sysadmin or support", after="URL /radreport/template/add"),
+    Document(MAIN, "NOT_SYSADMIN_OR_SUPPORT • The user is not a sysadmin or support user", after="URL /radreport/template/add"),
+)
+
+
+def test_radreport_template_add_needs_sysadmin_or_support(ambra, target):
+    """/radreport/template/add has "Permission sysadmin or support" and the error "NOT_SYSADMIN_OR_SUPPORT • The user is not
+    a sysadmin or support user". The User-role member, whose /session/user says sysadmin 0 and support 0, is refused with
+    every documented parameter given: an HTTP 412 error hash, NOT_SYSADMIN_OR_SUPPORT (or the generic NOT_PERMITTED, which
+    medimock answers). A member the target makes a sysadmin or support user is not a case for this check (skipped)."""
+    creds = require(target, "ambra", "user_login", "user_password")
+    account = ambra.account_id()
+    user = ambra.login(creds["user_login"], creds["user_password"])
+    made = None
+    try:
+        me = json_body(ambra.call("/session/user", sid=user), STATUS, "/session/user of the User-role member") or {}
+        flags = {name: me.get(name) if isinstance(me, dict) else None for name in ("sysadmin", "support")}
+        if any(value not in (0, "0") for value in flags.values()):
+            pytest.skip(f"the User-role member's /session/user does not say sysadmin 0 and support 0 ({flags})")
+        params = {"account_id": account, "type": "medimock_contract", "name": "medimock contract template", "body": "Findings:"}
+        response = ambra.call("/radreport/template/add", params, sid=user)
+        body = json_body(response, TEMPLATE_ADD, "/radreport/template/add with the sid of the User-role member")
+        if response.status_code == 200 and isinstance(body, dict) and isinstance(body.get("uuid"), str):
+            made = body["uuid"]
+        what = "/radreport/template/add with the sid of a member who is neither sysadmin nor support"
+        expect(ERRORS, response.status_code == 412, f"{what}: an HTTP 412 error hash, not {response.status_code}", response)
+        found = error_type(body)
+        expect(
+            TEMPLATE_ADD,
+            found in ("NOT_SYSADMIN_OR_SUPPORT", "NOT_PERMITTED"),
+            f"{what}: error_type NOT_SYSADMIN_OR_SUPPORT (or NOT_PERMITTED), not {found!r}",
+            response,
+        )
+    finally:
+        if made:
+            ambra.call("/radreport/template/delete", {"uuid": made})
         ambra.call("/session/logout", sid=user)
