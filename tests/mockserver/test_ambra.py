@@ -135,6 +135,18 @@ def test_http_basic_authentication(ambra: Ambra) -> None:
 
 
 # -- errors ---------------------------------------------------------------------------------------
+def test_basic_auth_stands_in_for_the_sid_of_a_post_without_a_body(ambra: Ambra) -> None:
+    """A POST with no body at all takes its parameters from its query: basic auth stands in for the sid there too, so
+    it names the same missing fields as a GET or a POST with a form (it named the sid as well, before)."""
+    headers = basic(ambra.creds["login"], ambra.creds["password"])
+    for path, missing in (("/destination/list", ["account_id"]), ("/hl7/get", ["uuid"])):
+        bare = ambra.client.post(API + path, headers=headers)
+        assert bare.status_code == 412 and bare.get_json()["error_subtype"] == missing, (path, bare.get_json())
+        assert ambra.call(path, "GET", headers=headers)[1]["error_subtype"] == missing
+        assert ambra.call(path, headers=headers, other="1")[1]["error_subtype"] == missing
+    assert ambra.client.post(API + "/session/user", headers=headers).get_json()["uuid"] == ambra.creds["user_uuid"]
+
+
 @pytest.mark.parametrize("method", ["POST", "GET"])
 def test_missing_fields_lists_every_missing_field(ambra: Ambra, method: str) -> None:
     sid = ambra.login()

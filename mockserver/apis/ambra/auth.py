@@ -206,6 +206,6 @@ def _principal(request: MockRequest, scheme: str, found: dict[str, Any]) -> Prin
     stand_in = sid or BASIC_STAND_IN
     if request.method == "POST" and request.form is not None and not any(k == "sid" and v for k, v in request.form):
         request.form.append(("sid", stand_in))
-    elif request.method == "GET" and not any(k == "sid" and v for k, v in request.query):
-        request.query.append(("sid", stand_in))
+    elif (request.method == "GET" or (request.form is None and not request.body)) and not any(k == "sid" and v for k, v in request.query):
+        request.query.append(("sid", stand_in))  # a GET, or a POST without a body: its parameters are its query's
     return Principal(scheme=scheme, identity=found["user_id"], data={"sid": sid, "kind": found["kind"], "expires": found.get("expires")})
