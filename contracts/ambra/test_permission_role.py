@@ -83,8 +83,8 @@ TEMPLATE_ADD = Document.of(
 def test_radreport_template_add_needs_sysadmin_or_support(ambra, target):
     """/radreport/template/add has "Permission sysadmin or support" and the error "NOT_SYSADMIN_OR_SUPPORT • The user is not
     a sysadmin or support user". The User-role member, whose /session/user says sysadmin 0 and support 0, is refused with
-    every documented parameter given: an HTTP 412 error hash, NOT_SYSADMIN_OR_SUPPORT (or the generic NOT_PERMITTED, which
-    medimock answers). A member the target makes a sysadmin or support user is not a case for this check (skipped)."""
+    every documented parameter given: an HTTP 412 error hash, NOT_SYSADMIN_OR_SUPPORT (the command documents no other
+    refusal). A member the target makes a sysadmin or support user is not a case for this check (skipped)."""
     creds = require(target, "ambra", "user_login", "user_password")
     account = ambra.account_id()
     user = ambra.login(creds["user_login"], creds["user_password"])
@@ -104,8 +104,8 @@ def test_radreport_template_add_needs_sysadmin_or_support(ambra, target):
         found = error_type(body)
         expect(
             TEMPLATE_ADD,
-            found in ("NOT_SYSADMIN_OR_SUPPORT", "NOT_PERMITTED"),
-            f"{what}: error_type NOT_SYSADMIN_OR_SUPPORT (or NOT_PERMITTED), not {found!r}",
+            found == "NOT_SYSADMIN_OR_SUPPORT",
+            f"{what}: error_type NOT_SYSADMIN_OR_SUPPORT, not {found!r}",
             response,
         )
     finally:

@@ -273,6 +273,8 @@ class Call:
             return
         account = account_id or self.account_for_values() or self.default_account()
         if not self.permits(flags, account):
+            if set(flags) <= set(SPECIAL_FLAGS) and self.plan.documents("NOT_SYSADMIN_OR_SUPPORT"):  # "Permission sysadmin or support"
+                raise ambra_error("NOT_SYSADMIN_OR_SUPPORT")
             raise ambra_error("NOT_PERMITTED", flags[0] if len(flags) == 1 else None)
 
     def account_for_values(self) -> str | None:
