@@ -85,6 +85,16 @@ def test_session_user_ttl_uuid_and_logout(ambra: Ambra) -> None:
     assert ambra.call("/session/user", sid=sid) == (401, {"status": "ERROR", "error_type": "NO_SESSION"})
 
 
+def test_session_user_answers_the_settings_set_via_setting_set(ambra: Ambra) -> None:
+    """/session/user's settings: "A JSON list of user settings set via /setting/set to return", answered as "JSON hash of
+    the requested settings": the values this user set (another user's are not its own), null for a key never set."""
+    sid, member = ambra.login(), ambra.login("user")
+    ambra.ok("/setting/set", sid=sid, key="viewer_layout", value="2x2")
+    asked = '["viewer_layout", "never_set"]'
+    assert ambra.ok("/session/user", sid=sid, settings=asked)["settings"] == {"viewer_layout": "2x2", "never_set": None}
+    assert ambra.ok("/session/user", sid=member, settings=asked)["settings"] == {"viewer_layout": None, "never_set": None}
+
+
 def test_at_most_ten_sessions_per_user_the_oldest_dropped(ambra: Ambra) -> None:
     sids = [ambra.login() for _ in range(11)]
     assert ambra.call("/session/ttl", sid=sids[0])[0] == 401

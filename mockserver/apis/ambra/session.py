@@ -124,8 +124,9 @@ def session_user(call: Call) -> MockResponse:
         "accelerator_used": 0,
         "session_expire": session_minutes(call.db, call.user_id),
     }
-    if isinstance(settings, list):
-        body["settings"] = {str(name): None for name in settings}
+    if isinstance(settings, list):  # "user settings set via /setting/set": their values, null for one never set
+        stored = {str(name): call.db.child("setting", call.user_id, str(name)) for name in settings}
+        body["settings"] = {name: (found or {}).get("value") for name, found in stored.items()}
     return ok(body)
 
 
