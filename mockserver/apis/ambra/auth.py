@@ -156,11 +156,14 @@ def authenticate(scheme_name: str, scheme: dict[str, Any], request: MockRequest,
         if found is None:
             raise unauthenticated("The access token is invalid or expired.")
         return _principal(request, "bearer", found)
-    if scheme_name == "basic" and keyword.lower() == "basic":
+    if scheme_name == "basic":
         try:
-            login, _, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
-        except ValueError as exc:  # not base64 (binascii.Error), not ASCII (a latin-1 header), not UTF-8
+            decoded = basic_header(request)
+        except ValueError as exc:
             raise unauthenticated("Malformed basic authentication.") from exc
+        if decoded is None:
+            return None
+        login, _, password = decoded.partition(":")
         user = find_user(db, login)
         if user is None or not password_ok(user, password):
             raise unauthenticated("Invalid basic authentication credentials.")
@@ -168,16 +171,24 @@ def authenticate(scheme_name: str, scheme: dict[str, Any], request: MockRequest,
     return None
 
 
-def basic_credentials(request: MockRequest) -> tuple[str, str] | None:
-    """The username and password of an ``Authorization: Basic`` header, None without one; ``("", "")`` when it holds no
-    user-pass (not base64, not UTF-8, no colon): nothing read from it."""
+def basic_header(request: MockRequest) -> str | None:
+    """The decoded text of an ``Authorization: Basic`` header (``user:password``), None without one. ValueError when it is
+    not base64 (binascii.Error), not ASCII (a latin-1 header) or not UTF-8 (UnicodeDecodeError)."""
     keyword, _, credentials = request.header("Authorization").strip().partition(" ")
     if keyword.lower() != "basic":
         return None
+    return base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+
+
+def basic_credentials(request: MockRequest) -> tuple[str, str] | None:
+    """The username and password of an ``Authorization: Basic`` header, None without one; ``("", "")`` when it holds no
+    user-pass (not base64, not UTF-8, no colon): nothing read from it."""
     try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except ValueError:  # not base64 (binascii.Error), not ASCII (a latin-1 header), not UTF-8 (UnicodeDecodeError)
+        decoded = basic_header(request)
+    except ValueError:
         return "", ""
+    if decoded is None:
+        return None
     username, colon, password = decoded.partition(":")
     return (username, password) if colon else ("", "")
 
