@@ -394,17 +394,19 @@ def judge_all(
 
 
 @dataclass
-class ApiScore:
+class Tally:
+    """An API's mutants with their verdicts, and the score they make."""
+
     api: str
     mutants: list[Mutant]
-    enumerated: int
-    baseline_seconds: float
-    seconds: float
-    sample: int | None = None
-    seed: int | None = None
+    enumerated: int  # the API's catalogue of mutants (in a pool: its size in the last report of the API)
 
     def count(self, status: str) -> int:
         return sum(m.status == status for m in self.mutants)
+
+    @property
+    def killed(self) -> int:
+        return self.count(KILLED) + self.count(TIMED_OUT)
 
     @property
     def judged(self) -> int:
@@ -412,12 +414,22 @@ class ApiScore:
 
     @property
     def score(self) -> float:
-        return (self.count(KILLED) + self.count(TIMED_OUT)) / self.judged if self.judged else 1.0
+        return self.killed / self.judged if self.judged else 1.0
 
     @property
     def strict_score(self) -> float:
         judged = len(self.mutants) - self.count(EQUIVALENT)
-        return (self.count(KILLED) + self.count(TIMED_OUT)) / judged if judged else 1.0
+        return self.killed / judged if judged else 1.0
+
+
+@dataclass
+class ApiScore(Tally):
+    """One run's tally of an API, with the run's times and sample."""
+
+    baseline_seconds: float = 0.0
+    seconds: float = 0.0
+    sample: int | None = None
+    seed: int | None = None
 
 
 def margin(score: float, n: int) -> float:
@@ -565,7 +577,7 @@ def run(args: argparse.Namespace) -> int:
         print("medimock mutation-score needs cosmic-ray: pip install 'medimock[test]' (or cosmic-ray)", file=sys.stderr)
         return 2
     root = repository_root()
-    equivalents = Equivalents.load(Path(args.equivalents) if args.equivalents else contracts_dir() / "mutation-equivalents.yaml")
+    equivalents = load_equivalents(args)
     scores = []
     previous = {s["api"]: s for s in json.loads(Path(args.again).read_text())} if args.again else {}
     apis = list(dict.fromkeys(args.api or list(previous) or ["tscharts", "radiology"]))
@@ -622,21 +634,30 @@ def run(args: argparse.Namespace) -> int:
     )  # `medimock mutation-score ...` or `python -m medimock.mutation_score ...`
     command = shlex.join(["medimock", "mutation-score", *given])
     report = render(scores, args.examples, command, equivalents.history)
+    if args.record:
+        record = Path(args.record)
+        record.write_text(with_section(record.read_text() if record.exists() else "", report))
+    return publish(args, report, scores)
+
+
+def load_equivalents(args: argparse.Namespace) -> Equivalents:
+    return Equivalents.load(Path(args.equivalents) if args.equivalents else contracts_dir() / "mutation-equivalents.yaml")
+
+
+def publish(args: argparse.Namespace, report: str, scores: list[ApiScore] | list[Tally]) -> int:
+    """The report at --out and its JSON beside it (each API's verdicts and scores), printed; exit 1 below --min-score."""
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report)
     out.with_suffix(".json").write_text(
         json.dumps([{**asdict(s), "score": s.score, "strict_score": s.strict_score} for s in scores], indent=1)
     )
-    if args.record:
-        record = Path(args.record)
-        record.write_text(with_section(record.read_text() if record.exists() else "", report))
     print(report)
     print(f"report: {out}")
     return 0 if all(s.score >= args.min_score for s in scores) else 1
 
 
-def pool(reports: list[list[dict[str, Any]]], equivalents: Equivalents) -> tuple[list[PooledScore], list[str]]:
+def pool(reports: list[list[dict[str, Any]]], equivalents: Equivalents) -> tuple[list[Tally], list[str]]:
     """Every distinct mutant of the reports (oldest first), per API: the last report's verdict, today's declarations
     over it (a mutant declared since counts as declared; a declaration no longer matching counts for nothing)."""
     pooled: dict[str, dict[tuple[str, ...], Mutant]] = {}
@@ -669,38 +690,11 @@ def pool(reports: list[list[dict[str, Any]]], equivalents: Equivalents) -> tuple
                 mutant.status, mutant.reason = SURVIVED, f"was {mutant.status}, no declaration names it now"
             elif mutant.status == SURVIVED:
                 mutant.reason = equivalents.why_surviving(mutant)
-        scores.append(PooledScore(api, mutants, catalogue.get(api, 0)))
+        scores.append(Tally(api, mutants, catalogue.get(api, 0)))
     return scores, changed
 
 
-@dataclass
-class PooledScore:
-    api: str
-    mutants: list[Mutant]
-    enumerated: int  # the catalogue's size in the last report of the API
-
-    def count(self, status: str) -> int:
-        return sum(m.status == status for m in self.mutants)
-
-    @property
-    def killed(self) -> int:
-        return self.count(KILLED) + self.count(TIMED_OUT)
-
-    @property
-    def judged(self) -> int:
-        return len(self.mutants) - self.count(EQUIVALENT) - self.count(UNSPECIFIED)
-
-    @property
-    def score(self) -> float:
-        return self.killed / self.judged if self.judged else 1.0
-
-    @property
-    def strict_score(self) -> float:
-        judged = len(self.mutants) - self.count(EQUIVALENT)
-        return self.killed / judged if judged else 1.0
-
-
-def render_pool(scores: list[PooledScore], sources: list[str], changed: list[str]) -> str:
+def render_pool(scores: list[Tally], sources: list[str], changed: list[str]) -> str:
     lines = [
         "# Mutation scores pooled over runs",
         "",
@@ -732,7 +726,7 @@ def render_pool(scores: list[PooledScore], sources: list[str], changed: list[str
 
 def run_pool(args: argparse.Namespace) -> int:
     """``--pool``: no suite runs; the pooled table of earlier reports, written to --out (and a .json beside it)."""
-    equivalents = Equivalents.load(Path(args.equivalents) if args.equivalents else contracts_dir() / "mutation-equivalents.yaml")
+    equivalents = load_equivalents(args)
     reports = []
     for name in args.pool:
         try:
@@ -745,16 +739,7 @@ def run_pool(args: argparse.Namespace) -> int:
             return 2
         reports.append([r for r in data if not args.api or r["api"] in args.api])
     scores, changed = pool(reports, equivalents)
-    report = render_pool(scores, list(args.pool), changed)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report)
-    out.with_suffix(".json").write_text(
-        json.dumps([{**asdict(s), "score": s.score, "strict_score": s.strict_score} for s in scores], indent=1)
-    )
-    print(report)
-    print(f"report: {out}")
-    return 0 if all(s.score >= args.min_score for s in scores) else 1
+    return publish(args, render_pool(scores, list(args.pool), changed), scores)
 
 
 def carry_over(earlier: dict[str, Any], mutants: list[Mutant], judge_survivors: bool = True) -> list[Mutant]:
