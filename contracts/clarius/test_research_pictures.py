@@ -19,6 +19,7 @@ import io
 import json
 import sys
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,24 +82,31 @@ def pre_scan_frames(research: Research, item: dict[str, Any]) -> list[Any]:
         return []
 
 
-def test_b_image_of_a_capture_with_echoes_is_not_blank(research):
+def b_image_frames(research: Research, raw_frame_counts: Callable[[Any], bool]) -> Iterator[tuple[str, str, int, int, Any]]:
+    """Each b_image_only frame at SMALL of the pictured exams whose every capture's raw frames all pass
+    ``raw_frame_counts``: (what, the file's name, the frame's index, the file's frame count, the 2-D frame)."""
     for exam_id, items in pictured_exams(research):
         frames = [pre_scan_frames(research, item) for item in items]
-        if not items or not all(f and all(np.count_nonzero(frame) for frame in f) for f in frames):
-            continue  # some capture's raw image shows no echoes (or does not decode): nothing to expect of its B image
+        if not items or not all(f and all(raw_frame_counts(frame) for frame in f) for f in frames):
+            continue  # some capture's raw image does not show what the check needs (or does not decode): nothing to expect
         what = f"exam {exam_id} (lines at {sorted({sweep(item) for item in items})}), b_image_only"
         for name, dataset in export(research, {"resolution": SMALL, "b_image_only": True}, what, exam_id=exam_id):
             pixels = decoded(name, dataset, B_IMAGE, what)
             if pixels is None:
                 continue
-            count = int(dataset.get("NumberOfFrames", 1) or 1)
-            for index, frame in enumerate(np.asarray(pixels).reshape(count, -1) if count > 1 else [np.asarray(pixels)]):
-                expect(
-                    B_IMAGE,
-                    np.count_nonzero(frame) > 0,
-                    f"{what}: {name} frame {index + 1} of {count} is blank (every pixel 0), though every capture's B pre-scan "
-                    "raw image holds echoes: a B image is their scan conversion",
-                )
+            count = int(dataset.get("NumberOfFrames", 1) or 1)  # a multi-frame file's pixels come frames first
+            for index, frame in enumerate(np.asarray(pixels) if count > 1 else [np.asarray(pixels)]):
+                yield what, name, index, count, frame
+
+
+def test_b_image_of_a_capture_with_echoes_is_not_blank(research):
+    for what, name, index, count, frame in b_image_frames(research, lambda raw: np.count_nonzero(raw) > 0):
+        expect(
+            B_IMAGE,
+            np.count_nonzero(frame) > 0,
+            f"{what}: {name} frame {index + 1} of {count} is blank (every pixel 0), though every capture's B pre-scan "
+            "raw image holds echoes: a B image is their scan conversion",
+        )
 
 
 def echo_span(frame: Any) -> tuple[int, int]:
@@ -114,22 +122,13 @@ def test_b_image_spreads_the_echoes_of_many_lines(research):
     # distinct transducer elements ("rx element" 0 to 191) or angles: the raw image holds one line per column. A B image
     # converting such lines for display lays them side by side and along depth, so where the raw image's echoes cover
     # more than one line and more than one sample, the B image's cannot all fall in a single column or a single row.
-    for exam_id, items in pictured_exams(research):
-        frames = [pre_scan_frames(research, item) for item in items]
-        if not items or not all(f and all(min(echo_span(frame)) > 1 for frame in f) for f in frames):
-            continue  # some capture's raw image holds echoes on one line or one sample only (or none, or does not decode)
-        what = f"exam {exam_id} (lines at {sorted({sweep(item) for item in items})}), b_image_only"
-        for name, dataset in export(research, {"resolution": SMALL, "b_image_only": True}, what, exam_id=exam_id):
-            pixels = decoded(name, dataset, B_IMAGE, what)
-            if pixels is None:
-                continue
-            count = int(dataset.get("NumberOfFrames", 1) or 1)
-            for index, frame in enumerate(np.asarray(pixels) if count > 1 else [np.asarray(pixels)]):
-                columns, rows = echo_span(frame)
-                expect(
-                    B_IMAGE,
-                    columns > 1 and rows > 1,
-                    f"{what}: {name} frame {index + 1} of {count} holds its echoes in {columns} column(s) and {rows} row(s) "
-                    "only, though every capture's B pre-scan raw image holds echoes on more than one of its lines and "
-                    "samples: a B image lays the scanned lines side by side and along depth",
-                )
+    # (raw frames with echoes on one line or one sample only, or none: nothing to expect of that exam)
+    for what, name, index, count, frame in b_image_frames(research, lambda raw: min(echo_span(raw)) > 1):
+        columns, rows = echo_span(frame)
+        expect(
+            B_IMAGE,
+            columns > 1 and rows > 1,
+            f"{what}: {name} frame {index + 1} of {count} holds its echoes in {columns} column(s) and {rows} row(s) "
+            "only, though every capture's B pre-scan raw image holds echoes on more than one of its lines and "
+            "samples: a B image lays the scanned lines side by side and along depth",
+        )
