@@ -11,7 +11,6 @@ A target that refuses basic authentication is test_workflows.py's test_http_basi
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
@@ -32,8 +31,8 @@ MISSING = Document.of(
 
 @pytest.mark.parametrize(("path", "optional"), [("/destination/list", {"page.number": 1}), ("/hl7/get", {"raw": 0})])
 def test_a_get_names_the_missing_fields_a_post_names(ambra: Any, path: str, optional: dict[str, Any]) -> None:
-    basic = {"Authorization": "Basic " + base64.b64encode(f"{ambra.login_name}:{ambra.password}".encode()).decode()}
-    by_post = ambra.call(path, optional, sid=None, headers=basic)
+    basic = (ambra.login_name, ambra.password)  # HTTP basic authentication (requests' auth=)
+    by_post = ambra.call(path, optional, sid=None, auth=basic)
     if by_post.status_code != 412:
         pytest.skip(f"POST {path} with basic authentication is not a 412 error hash ({by_post.status_code})")
     posted = json_body(by_post, ERRORS, f"POST {path} with basic authentication and only {sorted(optional)}")
@@ -41,7 +40,7 @@ def test_a_get_names_the_missing_fields_a_post_names(ambra: Any, path: str, opti
         pytest.skip(
             f"POST {path} with basic authentication is not a MISSING_FIELDS listing fields ({by_post.status_code}, {error_type(posted)!r})"
         )
-    by_get = ambra.call(path, optional, method="GET", sid=None, headers=basic)
+    by_get = ambra.call(path, optional, method="GET", sid=None, auth=basic)
     got = json_body(by_get, ERRORS, f"GET {path} with basic authentication and only {sorted(optional)}")
     wanted = sorted(map(str, posted["error_subtype"]))
     found = (
