@@ -95,6 +95,64 @@ def test_session_user_answers_the_settings_set_via_setting_set(ambra: Ambra) -> 
     assert ambra.ok("/session/user", sid=member, settings=asked)["settings"] == {"viewer_layout": None, "never_set": None}
 
 
+def test_viewer3_settings_are_the_callers_user_fields_and_the_study_accounts_flags(ambra: Ambra) -> None:
+    """/study/viewer3/settings: "The rest of the fields are the same as /user/get" (the caller's, not placeholders), the
+    account flags of the study's account (set via /account/set, else the document's defaults), the requested settings,
+    the user's viewer3_config; a study named by a storage triplet no study has is NOT_FOUND."""
+    sid = ambra.login()
+    study = ambra.ok("/study/list", sid=sid, **{"page.rows": 1, "filter.phi_namespace.equals": ambra.creds["namespace_id"]})["studies"][0]
+    me = ambra.ok("/user/get", sid=sid)
+    got = ambra.ok("/study/viewer3/settings", sid=sid, study_id=study["uuid"])
+    assert {k: got.get(k) for k in me if k != "status"} == {k: v for k, v in me.items() if k != "status"}
+    assert (got["viewer_study_page_link_visible"], got["enable_dicom_tag_customfields"], got["account_config"]) == (1, 0, "")
+    assert "no_edit_dicom_tags" not in got and "accelerators" not in got and "settings" not in got
+    ambra.ok("/account/set", sid=sid, uuid=ambra.creds["account_id"],
+             settings='{"enable_dicom_tag_customfields": 1, "probe_for_accelerator": 1, "viewer3_config": "{}"}')  # fmt: skip
+    ambra.ok("/setting/set", sid=sid, key="viewer3_config", value='{"layout": "1x2"}')
+    by_triplet = {k: study[k] for k in ("study_uid", "storage_namespace", "phi_namespace")}
+    got = ambra.ok("/study/viewer3/settings", sid=sid, settings='["viewer3_config", "never_set"]', **by_triplet)
+    assert (got["enable_dicom_tag_customfields"], got["no_edit_dicom_tags"], got["accelerators"], got["account_config"]) == (
+        1,
+        [],
+        [],
+        "{}",
+    )
+    assert got["user_config"] == '{"layout": "1x2"}' and got["settings"] == {"viewer3_config": '{"layout": "1x2"}', "never_set": None}
+    member = ambra.ok("/study/viewer3/settings", sid=ambra.login("user"), study_id=study["uuid"])
+    assert member["uuid"] == ambra.creds["user_uuid_user"] and member["user_config"] == ""  # the caller's own, not the admin's
+    unknown = ambra.error("/study/viewer3/settings", sid=sid, **{**by_triplet, "study_uid": "2.25.404"})
+    assert (unknown["error_type"], unknown["error_subtype"]) == ("NOT_FOUND", "study_uid")
+
+
+def test_viewer_settings_are_the_study_accounts_flags(ambra: Ambra) -> None:
+    """/study/viewer/settings: each "Value for the account flag" is the study's account's setting, else the default of the
+    document's Account settings table (which tests/mockserver/test_ambra.py reads back below)."""
+    sid = ambra.login()
+    study = ambra.ok("/study/list", sid=sid, **{"page.rows": 1, "filter.phi_namespace.equals": ambra.creds["namespace_id"]})["studies"][0]
+    got = ambra.ok("/study/viewer/settings", sid=sid, study_id=study["uuid"])
+    assert (got["enable_viewer_print"], got["viewer_enable_mpr"], got["viewer_default_mouse_tool"]) == (1, 0, "Scroll")
+    ambra.ok("/account/set", sid=sid, uuid=ambra.creds["account_id"], settings='{"viewer_enable_mpr": 1, "enable_viewer_print": 0}')
+    got = ambra.ok("/study/viewer/settings", sid=sid, study_id=study["uuid"])
+    assert (got["enable_viewer_print"], got["viewer_enable_mpr"], got["viewer_default_mouse_tool"]) == (0, 1, "Scroll")
+    assert ambra.error("/study/viewer/settings", sid=sid, study_id="no-such-study")["error_type"] == "NOT_FOUND"
+
+
+def test_the_viewer_flag_defaults_are_the_documents() -> None:
+    """Each default the viewer commands fall back to is the one the document's Account settings table gives its row
+    ("Name Type Default ...": a Flag or Number row's first number; a Text row's word before its five flags, or empty)."""
+    from mockserver.apis.ambra.viewer import ACCOUNT_FLAG_DEFAULTS
+
+    lines = (SPECS_DIR / "sources" / "ambra-v3-services-api.txt").read_text().splitlines()
+    start = lines.index("Account settings")
+    for name, default in ACCOUNT_FLAG_DEFAULTS.items():
+        row = next(line for line in lines[start:] if line.startswith(f"{name} "))
+        kind, *rest = row.split()[1:]
+        if kind in ("Flag", "Number"):
+            assert default == int(rest[0]), row
+        else:
+            assert kind == "Text" and default == ("" if rest[0] in "01" else rest[0]), row
+
+
 def test_at_most_ten_sessions_per_user_the_oldest_dropped(ambra: Ambra) -> None:
     sids = [ambra.login() for _ in range(11)]
     assert ambra.call("/session/ttl", sid=sids[0])[0] == 401

@@ -124,10 +124,16 @@ def session_user(call: Call) -> MockResponse:
         "accelerator_used": 0,
         "session_expire": session_minutes(call.db, call.user_id),
     }
-    if isinstance(settings, list):  # "user settings set via /setting/set": their values, null for one never set
-        stored = {str(name): call.db.child("setting", call.user_id, str(name)) for name in settings}
-        body["settings"] = {name: (found or {}).get("value") for name, found in stored.items()}
+    if isinstance(settings, list):
+        body["settings"] = requested_settings(call, settings)
     return ok(body)
+
+
+def requested_settings(call: Call, names: list[Any]) -> dict[str, Any]:
+    """The user settings a call asks for ("A JSON list of user settings set via /setting/set to return"): the caller's
+    values, null for one never set."""
+    stored = {str(name): call.db.child("setting", call.user_id, str(name)) for name in names}
+    return {name: (found or {}).get("value") for name, found in stored.items()}
 
 
 @command("/user/namespace/list")
