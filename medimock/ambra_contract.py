@@ -97,6 +97,15 @@ def own_study(ambra: Any, patient_name: str) -> Iterator[Any]:
             ambra.call("/study/delete", {"uuid": study})
 
 
+# The one user setting the suite stores (/setting/set), the same key each run; deleted when a check is done with it.
+SUITE_SETTING = "medimock_contract_setting"
+
+
+def delete_setting(ambra: Any, key: str = SUITE_SETTING) -> None:
+    """Remove a setting of the suite's ("Use the value __DELETE__ to delete a setting"), whatever the target answers."""
+    ambra.call("/setting/set", {"key": key, "value": "__DELETE__"})
+
+
 def error_type(body: Any) -> Any:
     """The error token of an error hash (the first of ``["INVALID_JSON", "settings"]``)."""
     value = body.get("error_type") if isinstance(body, dict) else None

@@ -1,28 +1,55 @@
-"""/setting/set then /setting/get: the document's "key • The key to store the value under", "value • The value to
-store" (/setting/set) and "value • The setting value" (/setting/get). The suite's administrator stores a fresh value
-under a key of the suite's own (not temp_, which the document keeps for the session only) and reads the same value
-back. The document has no command to remove a user's setting, so the key stays set; it is always the same key
-(``medimock_contract_setting``), so however often the suite runs, a real server keeps one such setting, overwritten
-each run, not one more per run.
+"""/setting/set, /setting/get and /setting/get/all, as the document's Setting commands describe them: "key • The key to
+store the value under", "value • The value to store" (/setting/set), "value • The setting value" (/setting/get),
+"settings • The hash of all non-temporary user settings" (/setting/get/all) and "Use the value __DELETE__ to delete a
+setting".
+
+The suite's administrator stores a fresh value under a key of the suite's own (``medimock_contract_setting``, the same
+each run), reads it back and finds it in the hash of all settings, then deletes it with __DELETE__: it is gone from the
+hash, and the target keeps no setting of the suite's. A temp_ key ("If the key name begins with temp_ it is only
+available for the session") is read back in its session and is not among the non-temporary settings.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from medimock.ambra_contract import MAIN, ok
+from medimock.ambra_contract import MAIN, SUITE_SETTING, delete_setting, ok
 from medimock.verdict import Document, expect
 
 SETTING = Document.of(
     Document(MAIN, "key • The key to store the value under", lines=2),  # key, value
     Document(MAIN, "value • The setting value"),
 )
-KEY = "medimock_contract_setting"
+ALL = Document(MAIN, "settings • The hash of all non-temporary user settings")
+DELETE = Document(MAIN, "Use the value __DELETE__ to delete a setting")
+TEMPORARY = Document.of(SETTING, ALL)
+KEY = SUITE_SETTING
+TEMPORARY_KEY = f"temp_{SUITE_SETTING}"
 
 
-def test_a_setting_set_is_the_setting_got(ambra):
+def test_a_setting_set_is_the_setting_got_until_deleted(ambra):
     key = KEY
     value = f"value {uuid.uuid4().hex[:8]}"
-    ok(ambra, "/setting/set", {"key": key, "value": value}, SETTING, f"/setting/set {key}")
-    got = ok(ambra, "/setting/get", {"key": key}, SETTING, f"/setting/get {key}").get("value")
-    expect(SETTING, got == value, f"/setting/get {key} answers the value /setting/set stored ({value!r}), not {got!r}")
+    try:
+        ok(ambra, "/setting/set", {"key": key, "value": value}, SETTING, f"/setting/set {key}")
+        got = ok(ambra, "/setting/get", {"key": key}, SETTING, f"/setting/get {key}").get("value")
+        expect(SETTING, got == value, f"/setting/get {key} answers the value /setting/set stored ({value!r}), not {got!r}")
+        every = ok(ambra, "/setting/get/all", {}, ALL, "/setting/get/all").get("settings")
+        expect(ALL, isinstance(every, dict) and every.get(key) == value, f"/setting/get/all holds {key}: {value!r}, not {every!r}")
+        ok(ambra, "/setting/set", {"key": key, "value": "__DELETE__"}, DELETE, f"/setting/set {key} __DELETE__")
+        after = ok(ambra, "/setting/get/all", {}, DELETE, "/setting/get/all after the delete").get("settings")
+        expect(DELETE, isinstance(after, dict) and key not in after, f"{key} deleted with __DELETE__ is not among the settings: {after!r}")
+    finally:
+        delete_setting(ambra, key)
+
+
+def test_a_temporary_setting_is_the_sessions_only(ambra):
+    value = f"draft {uuid.uuid4().hex[:8]}"
+    try:
+        ok(ambra, "/setting/set", {"key": TEMPORARY_KEY, "value": value}, SETTING, f"/setting/set {TEMPORARY_KEY}")
+        got = ok(ambra, "/setting/get", {"key": TEMPORARY_KEY}, SETTING, f"/setting/get {TEMPORARY_KEY} in its session").get("value")
+        expect(SETTING, got == value, f"/setting/get {TEMPORARY_KEY} in the same session answers {value!r}, not {got!r}")
+        every = ok(ambra, "/setting/get/all", {}, ALL, "/setting/get/all").get("settings")
+        expect(ALL, isinstance(every, dict) and TEMPORARY_KEY not in every, f"a temp_ key is not a non-temporary setting: {every!r}")
+    finally:
+        delete_setting(ambra, TEMPORARY_KEY)

@@ -137,20 +137,77 @@ def test_viewer_settings_are_the_study_accounts_flags(ambra: Ambra) -> None:
     assert ambra.error("/study/viewer/settings", sid=sid, study_id="no-such-study")["error_type"] == "NOT_FOUND"
 
 
-def test_the_viewer_flag_defaults_are_the_documents() -> None:
-    """Each default the viewer commands fall back to is the one the document's Account settings table gives its row
-    ("Name Type Default ...": a Flag or Number row's first number; a Text row's word before its five flags, or empty)."""
-    from mockserver.apis.ambra.viewer import ACCOUNT_FLAG_DEFAULTS
+def test_the_account_settings_table_is_read_from_the_document() -> None:
+    """The document's Account settings table ("Name Type Default Un-authenticated access allowed ..."): a Flag or Number
+    row's first number is its default, a Text row's word before its flags (none: empty), and the first flag says whether
+    the setting is given without a session; rows with fewer flag columns than the header are read too."""
+    from mockserver.apis.ambra.account_settings import parse_row, table
 
-    lines = (SPECS_DIR / "sources" / "ambra-v3-services-api.txt").read_text().splitlines()
-    start = lines.index("Account settings")
-    for name, default in ACCOUNT_FLAG_DEFAULTS.items():
-        row = next(line for line in lines[start:] if line.startswith(f"{name} "))
-        kind, *rest = row.split()[1:]
-        if kind in ("Flag", "Number"):
-            assert default == int(rest[0]), row
-        else:
-            assert kind == "Text" and default == ("" if rest[0] in "01" else rest[0]), row
+    found = table()
+    assert len(found) > 350 and "Account settings" not in found
+    expected = {
+        "enable_viewer_print": ("Flag", 1, False, 674),
+        "viewer_default_mouse_tool": ("Text", "Scroll", False, 691),
+        "viewer3_config": ("Text", "", False, 671),
+        "max_match_study_hl7": ("Number", 100, False, 888),
+        "max_link_studies": ("Text", "100", False, 855),
+        "helpscout_beacon_id": ("Text", "", True, 1142),
+        "auto_transcode": ("Flag", 0, False, 692),  # five numbers, not six
+        "account_disabled": ("Flag", 0, False, 1239),  # the table's last row
+    }
+    for name, (kind, default, unauthenticated, line) in expected.items():
+        setting = found[name]
+        assert (setting.type, setting.default, setting.unauthenticated, setting.line) == (kind, default, unauthenticated, line), setting
+    assert parse_row("  • study_approve", 1) is None and parse_row("viewer3_config JSON hash for the viewer3 configuration", 1) is None
+
+
+def test_settings_user_account_temporary_deleted_and_all(ambra: Ambra) -> None:
+    """The Setting commands' notes: account_id sets the user_account's setting and gets "(user_account's || user's)";
+    a temp_ key lives in its session only; __DELETE__ deletes; /setting/get/all is "The hash of all non-temporary user
+    settings" (merged with the user_account's for an account_id); an unknown account is NOT_FOUND; a sysadmin reads and
+    sets another user's, any other user may not; role_id sets the key for each user holding the role."""
+    sid, other_session, member = ambra.login(), ambra.login(), ambra.login("user")
+    account = ambra.creds["account_id"]
+    ambra.ok("/setting/set", sid=sid, key="layout", value="2x2")
+    ambra.ok("/setting/set", sid=sid, key="layout", value="1x1", account_id=account)
+    ambra.ok("/setting/set", sid=sid, key="gone", value="soon")
+    ambra.ok("/setting/set", sid=sid, key="temp_draft", value="d")
+    assert ambra.ok("/setting/get", sid=sid, key="layout")["value"] == "2x2"
+    assert ambra.ok("/setting/get", sid=sid, key="layout", account_id=account)["value"] == "1x1"
+    assert ambra.ok("/setting/get", sid=sid, key="gone", account_id=account)["value"] == "soon"  # the user's, the user_account has none
+    assert ambra.ok("/setting/get", sid=sid, key="temp_draft")["value"] == "d"
+    assert ambra.ok("/setting/get", sid=other_session, key="temp_draft")["value"] is None
+    ambra.ok("/setting/set", sid=sid, key="gone", value="__DELETE__")
+    assert ambra.ok("/setting/get/all", sid=sid)["settings"] == {"layout": "2x2"}
+    assert ambra.ok("/setting/get/all", sid=sid, account_id=account)["settings"] == {"layout": "1x1"}
+    assert ambra.error("/setting/get/all", sid=sid, account_id="no-such-account")["error_subtype"] == "account"
+    member_uuid = ambra.creds["user_uuid_user"]
+    ambra.ok("/setting/set", sid=sid, key="layout", value="3x3", user_id=member_uuid)  # the administrator is a sysadmin
+    assert ambra.ok("/setting/get/all", sid=member)["settings"] == {"layout": "3x3"}
+    assert ambra.error("/setting/set", sid=member, key="k", value="v", user_id=ambra.creds["user_uuid"])["error_type"] == "NOT_PERMITTED"
+    assert ambra.error("/setting/get", sid=member, key="layout", user_id=ambra.creds["user_uuid"])["error_type"] == "NOT_FOUND"
+    role = ambra.ok("/session/permissions", sid=member, account_id=account)["role_id"]
+    ambra.ok("/setting/set", sid=sid, key="by_role", value="r", role_id=role)
+    assert ambra.ok("/setting/get", sid=member, key="by_role")["value"] == "r"
+    assert ambra.error("/setting/set", sid=sid, key="k", value="v", role_id="no-such-role")["error_subtype"] == "role"
+
+
+def test_account_settings_are_the_tables_defaults_and_what_account_set_stored(ambra: Ambra) -> None:
+    """/account/settings: "A hash of the account settings" (each setting of the document's table, its stored value else
+    its default), only those named in ``settings``, the namespace's overrides, and without a session "only
+    un-authenticated settings"; an unknown account or namespace is NOT_FOUND."""
+    sid = ambra.login()
+    account = ambra.creds["account_id"]
+    ambra.ok("/account/set", sid=sid, uuid=account, settings='{"viewer_enable_mpr": 1}')
+    everything = ambra.ok("/account/settings", sid=sid, account_id=account)["settings"]
+    assert everything["viewer_enable_mpr"] == 1 and everything["enable_viewer_print"] == 1 and len(everything) > 350
+    asked = ambra.ok("/account/settings", sid=sid, account_id=account, settings="viewer_enable_mpr, viewer_default_mouse_tool")
+    assert asked["settings"] == {"viewer_enable_mpr": 1, "viewer_default_mouse_tool": "Scroll"}
+    anonymous = ambra.ok("/account/settings", vanity=ambra.creds["vanity"])["settings"]
+    assert "helpscout_beacon_id" in anonymous and "viewer_enable_mpr" not in anonymous
+    assert ambra.error("/account/settings", sid=sid, account_id="no-such-account")["error_type"] == "NOT_FOUND"
+    namespace = ambra.error("/account/settings", sid=sid, account_id=account, namespace_id="no-such-namespace")
+    assert namespace["error_subtype"] == "namespace_id"
 
 
 def test_at_most_ten_sessions_per_user_the_oldest_dropped(ambra: Ambra) -> None:

@@ -3,7 +3,7 @@
 Both name a study ("(study_id || study_uid && storage_namespace && phi_namespace) • Either the study uuid or the
 storage triplet"; NOT_FOUND "The study can not be found") and answer the account flags of the study's account ("Value
 for the account flag": the value /account/set stored in the account's settings, else the default of the document's
-"Account settings" table). /study/viewer3/settings adds the viewer3 configurations of the account, of the caller's
+"Account settings" table, ``account_settings.table()``). /study/viewer3/settings adds the viewer3 configurations of the account, of the caller's
 role and of the caller, the user settings it is asked for ("settings • A JSON list of user settings set via /setting/set
 to return"), and "The rest of the fields are the same as /user/get": the caller's own user fields.
 """
@@ -13,42 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from ...http import MockResponse
+from .account_settings import default
 from .call import Call
 from .engine import command, ok
 from .session import requested_settings
 from .store import public
 from .studies import locate
 
-# The defaults of the account flags these commands answer, from the document's "Account settings" table ("Name Type
-# Default ..."; a Text row without a default is empty). tests/mockserver/test_ambra.py reads them back from the table.
-ACCOUNT_FLAG_DEFAULTS: dict[str, Any] = {
-    "enable_v2_viewer": 0,  # line 654
-    "enable_v3_viewer": 0,  # 655
-    "viewer3_config": "",  # 671
-    "viewer_show_reports": 1,  # 672
-    "viewer_study_enable_cpp_transcoding": 0,  # 673
-    "enable_viewer_print": 1,  # 674
-    "enable_viewer_export": 1,  # 675
-    "viewer_diagnostic_quality": 0,  # 676
-    "viewer_diagnostic_quality_always": 0,  # 677
-    "viewer_preload_diagnostic_images": 0,  # 678
-    "viewer_enable_mpr": 0,  # 679
-    "viewer_link_series": 0,  # 682
-    "viewer_single_instance_series": 0,  # 683
-    "viewer_multiframe_split_method": 0,  # 684
-    "viewer_study_page_link_visible": 1,  # 685
-    "viewer_study_page_link_url": "",  # 686
-    "viewer_setting_not_diagnostic": 0,  # 687
-    "probe_for_accelerator": 0,  # 689
-    "enable_viewer_toggle_annotations": 1,  # 690
-    "viewer_default_mouse_tool": "Scroll",  # 691
-    "auto_transcode": 0,  # 692
-    "auto_transcode_modalities": "",  # 693
-    "enable_dicom_tag_customfields": 0,  # 778
-    "radreport_branding_from_phi_namespace": 0,  # 820
-    "viewer_anon_annotations_clear": 0,  # 821
-    "accession_number_for_study_uid": 0,  # 848
-}
 # /study/viewer/settings' "Value for the account flag" fields, in the document's order (lines 2678-2701)
 VIEWER_FLAGS = (
     "enable_v2_viewer", "enable_v3_viewer", "enable_viewer_print", "viewer_show_reports", "enable_viewer_export",
@@ -73,7 +44,7 @@ class StudySettings:
         self.namespace = _hash(namespace.get("settings"))
 
     def flag(self, name: str) -> Any:
-        return self.account.get(name, ACCOUNT_FLAG_DEFAULTS.get(name, ""))
+        return self.account.get(name, default(name))
 
     def on(self, name: str) -> bool:
         return str(self.flag(name)).strip() not in ("", "0", "false", "False", "None")
