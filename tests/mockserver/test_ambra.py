@@ -210,6 +210,50 @@ def test_account_settings_are_the_tables_defaults_and_what_account_set_stored(am
     assert namespace["error_subtype"] == "namespace_id"
 
 
+def test_study_and_namespace_permissions_are_the_callers_flags(ambra: Ambra) -> None:
+    """/study/permissions and /namespace/permissions: each "The permission flag setting" is the caller's role's flag in
+    the account holding the study or namespace (what /session/permissions answers there), for the administrator and for
+    a member whose role differs; an unknown study or namespace is NOT_FOUND. They answered empty strings."""
+    account, namespace = ambra.creds["account_id"], ambra.creds["namespace_id"]
+    seen = []
+    for who in ("admin", "user"):
+        sid = ambra.login(who)
+        study = ambra.ok("/study/list", sid=sid, **{"page.rows": 1, "filter.phi_namespace.equals": namespace})["studies"][0]["uuid"]
+        role = ambra.ok("/session/permissions", sid=sid, account_id=account)
+        for path, params in (("/study/permissions", {"uuid": study}), ("/namespace/permissions", {"study_id": study}),
+                             ("/namespace/permissions", {"namespace_id": namespace})):  # fmt: skip
+            got = {k: v for k, v in ambra.ok(path, sid=sid, **params).items() if k != "status"}
+            assert "study_edit" in got and got == {k: role.get(k, 0) for k in got}, (who, path)
+        seen.append(got["study_download"])
+        assert ambra.error("/study/permissions", sid=sid, uuid="no-such-study")["error_type"] == "NOT_FOUND"
+        assert ambra.error("/namespace/permissions", sid=sid, namespace_id="no-such-namespace")["error_type"] == "NOT_FOUND"
+    assert seen == [1, 0]  # the two roles differ in the flags the seeded accounts give them
+
+
+def test_user_event_flags_per_namespace(ambra: Ambra) -> None:
+    """/user/event/set stores a user's event flags for a namespace and /user/event answers them (a flag never set is
+    the user's own, /user/get's); another user's flags need the others_notifications permissions; a user outside the
+    namespace is NOT_MEMBER; an unknown namespace or user NOT_FOUND. /user/event answered no flag at all."""
+    sid, member = ambra.login(), ambra.login("user")
+    namespace, me = ambra.creds["namespace_id"], ambra.ok("/user/get", sid=sid)
+    before = ambra.ok("/user/event", sid=sid, namespace_id=namespace)
+    assert before["event_share"] == me["event_share"] and before["event_site_qualified"] == 0
+    ambra.ok("/user/event/set", sid=sid, namespace_id=namespace, event_share=1 - me["event_share"], event_upload=1)
+    after = ambra.ok("/user/event", sid=sid, namespace_id=namespace)
+    assert (after["event_share"], after["event_upload"]) == (1 - me["event_share"], 1)
+    assert (
+        ambra.ok("/user/event", sid=member, namespace_id=namespace, uuid=me["uuid"])["event_upload"] == 1
+    )  # user_view_others_notifications
+    refused = ambra.error("/user/event/set", sid=member, namespace_id=namespace, uuid=me["uuid"], event_share=1)
+    assert (refused["error_type"], refused["error_subtype"]) == ("NOT_PERMITTED", "user_modify_others_notifications")
+    other_namespace = ambra.ok("/account/get", sid=sid, uuid=ambra.creds["other_account_id"])["namespace_id"]
+    assert (
+        ambra.error("/user/event", sid=sid, namespace_id=other_namespace, uuid=ambra.creds["user_uuid_user"])["error_type"] == "NOT_MEMBER"
+    )
+    assert ambra.error("/user/event", sid=sid, namespace_id="no-such-namespace")["error_subtype"] == "namespace_id"
+    assert ambra.error("/user/event/set", sid=sid, namespace_id=namespace, uuid="no-such-user", event_share=1)["error_subtype"] == "uuid"
+
+
 def test_at_most_ten_sessions_per_user_the_oldest_dropped(ambra: Ambra) -> None:
     sids = [ambra.login() for _ in range(11)]
     assert ambra.call("/session/ttl", sid=sids[0])[0] == 401

@@ -63,5 +63,20 @@ API = ApiDefinition(
     on_start=on_start,
 )
 
-from . import account_settings, accounts, bundle, control, defects, nodes, session, sharing, storage, studies, user_settings, viewer  # noqa: E402,F401 - register commands, control routes, defects
+from . import (  # noqa: E402,F401 - register commands, control routes, defects
+    account_settings,
+    accounts,
+    bundle,
+    caller_permissions,
+    control,
+    defects,
+    nodes,
+    session,
+    sharing,
+    storage,
+    studies,
+    user_events,
+    user_settings,
+    viewer,
+)
 from . import docs as _docs  # noqa: E402,F401 - what GET / and /docs show of this API: a first call, seeded "Try it out" values

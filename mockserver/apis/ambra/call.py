@@ -137,17 +137,7 @@ class Call:
 
     def namespaces(self) -> list[str]:
         """Every namespace whose studies the user sees: accounts, groups and locations they belong to, and their own."""
-        found = [self.user.get("namespace_id")]
-        accounts = self.account_ids()
-        if accounts:
-            marks = ",".join("?" * len(accounts))
-            found += [a.get("namespace_id") for a in self.db.objects(f"kind = 'account' AND uuid IN ({marks})", accounts)]
-        units = self.db.objects("kind IN ('group_user', 'location_user') AND key = ?", [self.user_id])
-        parents = [u["__parent_id"] for u in units]
-        if parents:
-            marks = ",".join("?" * len(parents))
-            found += [u.get("namespace_id") for u in self.db.objects(f"uuid IN ({marks})", parents)]
-        return [ns for ns in dict.fromkeys(found) if ns]
+        return member_namespaces(self.db, self.user, self.account_ids())
 
     # -- values ---------------------------------------------------------------------------
     def get(self, name: str, default: Any = None) -> Any:
@@ -294,3 +284,21 @@ class Call:
                 if found is not None:
                     return found.get("__account_id")
         return None
+
+
+def member_namespaces(db: AmbraStore, user: dict[str, Any], accounts: list[str] | None = None) -> list[str]:
+    """Every namespace a user belongs to: their accounts' (``accounts``: their memberships' when not given), their
+    groups' and locations', and their own."""
+    user_id = str(user.get("uuid") or "")
+    if accounts is None:
+        accounts = [m["__parent_id"] for m in db.objects("kind = 'account_user' AND key = ?", [user_id])]
+    found = [user.get("namespace_id")]
+    if accounts:
+        marks = ",".join("?" * len(accounts))
+        found += [a.get("namespace_id") for a in db.objects(f"kind = 'account' AND uuid IN ({marks})", accounts)]
+    units = db.objects("kind IN ('group_user', 'location_user') AND key = ?", [user_id])
+    parents = [u["__parent_id"] for u in units]
+    if parents:
+        marks = ",".join("?" * len(parents))
+        found += [u.get("namespace_id") for u in db.objects(f"uuid IN ({marks})", parents)]
+    return [ns for ns in dict.fromkeys(found) if ns]
