@@ -21,7 +21,7 @@ SETTING = Document.of(
     Document(MAIN, "value • The setting value"),
 )
 ALL = Document(MAIN, "settings • The hash of all non-temporary user settings")
-DELETE = Document(MAIN, "Use the value __DELETE__ to delete a setting")
+DELETE = Document(MAIN, "Use the value __DELETE__ to delete a setting", after="URL /setting/set")
 TEMPORARY = Document.of(SETTING, ALL)
 KEY = SUITE_SETTING
 TEMPORARY_KEY = f"temp_{SUITE_SETTING}"
