@@ -177,6 +177,8 @@ def test_settings_user_account_temporary_deleted_and_all(ambra: Ambra) -> None:
     assert ambra.ok("/setting/get", sid=sid, key="gone", account_id=account)["value"] == "soon"  # the user's, the user_account has none
     assert ambra.ok("/setting/get", sid=sid, key="temp_draft")["value"] == "d"
     assert ambra.ok("/setting/get", sid=other_session, key="temp_draft")["value"] is None
+    assert ambra.ok("/session/user", sid=sid, settings='["temp_draft"]')["settings"] == {"temp_draft": "d"}  # as /setting/get
+    assert ambra.ok("/session/user", sid=other_session, settings='["temp_draft"]')["settings"] == {"temp_draft": None}
     ambra.ok("/setting/set", sid=sid, key="gone", value="__DELETE__")
     assert ambra.ok("/setting/get/all", sid=sid)["settings"] == {"layout": "2x2"}
     assert ambra.ok("/setting/get/all", sid=sid, account_id=account)["settings"] == {"layout": "1x1"}

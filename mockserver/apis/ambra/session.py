@@ -15,6 +15,7 @@ from .call import Call, ambra_error
 from .engine import command, ok
 from .shapes import new_uuid
 from .store import public
+from .user_settings import setting_value
 
 TOKEN_DEFAULT_SECONDS = 3600
 TOKEN_MAX_SECONDS = 86400
@@ -132,8 +133,7 @@ def session_user(call: Call) -> MockResponse:
 def requested_settings(call: Call, names: list[Any]) -> dict[str, Any]:
     """The user settings a call asks for ("A JSON list of user settings set via /setting/set to return"): the caller's
     values, null for one never set."""
-    stored = {str(name): call.db.child("setting", call.user_id, str(name)) for name in names}
-    return {name: (found or {}).get("value") for name, found in stored.items()}
+    return {str(name): setting_value(call, str(name)) for name in names}
 
 
 @command("/user/namespace/list")

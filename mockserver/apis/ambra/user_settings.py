@@ -81,6 +81,15 @@ def _put(call: Call, scope: str, key: str, value: Any) -> None:
         call.db.insert("setting", new_uuid(), {"key": key, "value": value}, parent_id=scope, key=key)
 
 
+def setting_value(call: Call, key: str) -> Any:
+    """The caller's value of a setting set via /setting/set (a temp_ key: this session's), None when never set."""
+    for scope in _scopes(call, call.user_id, key, None):
+        found = call.db.child("setting", scope, key)
+        if found is not None:
+            return found.get("value")
+    return None
+
+
 @command("/setting/set")
 def setting_set(call: Call) -> MockResponse:
     call.check()

@@ -3,9 +3,10 @@
 Both name a study ("(study_id || study_uid && storage_namespace && phi_namespace) • Either the study uuid or the
 storage triplet"; NOT_FOUND "The study can not be found") and answer the account flags of the study's account ("Value
 for the account flag": the value /account/set stored in the account's settings, else the default of the document's
-"Account settings" table, ``account_settings.table()``). /study/viewer3/settings adds the viewer3 configurations of the account, of the caller's
-role and of the caller, the user settings it is asked for ("settings • A JSON list of user settings set via /setting/set
-to return"), and "The rest of the fields are the same as /user/get": the caller's own user fields.
+"Account settings" table, ``account_settings.table()``). /study/viewer3/settings adds the viewer3 configurations of
+the account, of the caller's role and of the caller, the user settings it is asked for ("settings • A JSON list of user
+settings set via /setting/set to return"), and "The rest of the fields are the same as /user/get": the caller's own
+user fields.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .engine import command, ok
 from .session import requested_settings
 from .store import public
 from .studies import locate
+from .user_settings import setting_value
 
 # /study/viewer/settings' "Value for the account flag" fields, in the document's order (lines 2678-2701)
 VIEWER_FLAGS = (
@@ -83,12 +85,11 @@ def viewer3_settings(call: Call) -> MockResponse:
     study = locate(call, "study_id")
     settings = StudySettings(call, study)
     role = call.permissions(settings.account_id)
-    user_config = call.db.child("setting", call.user_id, "viewer3_config") or {}
     body: dict[str, Any] = {
         **public(call.user),  # "The rest of the fields are the same as /user/get"
         "account_config": settings.flag("viewer3_config"),
         "role_config": role.get("viewer3_config", ""),
-        "user_config": user_config.get("value", ""),
+        "user_config": setting_value(call, "viewer3_config") or "",
         **{name: settings.flag(name) for name in VIEWER3_FLAGS},
         **settings.common(),
     }
