@@ -27,14 +27,19 @@ KEY = SUITE_SETTING
 TEMPORARY_KEY = f"temp_{SUITE_SETTING}"
 
 
+def stored_and_listed(ambra, key: str, value: str, what: str) -> object:
+    """/setting/set ``key``, /setting/get must answer ``value``; the /setting/get/all hash that follows."""
+    ok(ambra, "/setting/set", {"key": key, "value": value}, SETTING, f"/setting/set {key}")
+    got = ok(ambra, "/setting/get", {"key": key}, SETTING, f"/setting/get {key}{what}").get("value")
+    expect(SETTING, got == value, f"/setting/get {key}{what} answers the value /setting/set stored ({value!r}), not {got!r}")
+    return ok(ambra, "/setting/get/all", {}, ALL, "/setting/get/all").get("settings")
+
+
 def test_a_setting_set_is_the_setting_got_until_deleted(ambra):
     key = KEY
     value = f"value {uuid.uuid4().hex[:8]}"
     try:
-        ok(ambra, "/setting/set", {"key": key, "value": value}, SETTING, f"/setting/set {key}")
-        got = ok(ambra, "/setting/get", {"key": key}, SETTING, f"/setting/get {key}").get("value")
-        expect(SETTING, got == value, f"/setting/get {key} answers the value /setting/set stored ({value!r}), not {got!r}")
-        every = ok(ambra, "/setting/get/all", {}, ALL, "/setting/get/all").get("settings")
+        every = stored_and_listed(ambra, key, value, "")
         expect(ALL, isinstance(every, dict) and every.get(key) == value, f"/setting/get/all holds {key}: {value!r}, not {every!r}")
         ok(ambra, "/setting/set", {"key": key, "value": "__DELETE__"}, DELETE, f"/setting/set {key} __DELETE__")
         after = ok(ambra, "/setting/get/all", {}, DELETE, "/setting/get/all after the delete").get("settings")
@@ -46,10 +51,7 @@ def test_a_setting_set_is_the_setting_got_until_deleted(ambra):
 def test_a_temporary_setting_is_the_sessions_only(ambra):
     value = f"draft {uuid.uuid4().hex[:8]}"
     try:
-        ok(ambra, "/setting/set", {"key": TEMPORARY_KEY, "value": value}, SETTING, f"/setting/set {TEMPORARY_KEY}")
-        got = ok(ambra, "/setting/get", {"key": TEMPORARY_KEY}, SETTING, f"/setting/get {TEMPORARY_KEY} in its session").get("value")
-        expect(SETTING, got == value, f"/setting/get {TEMPORARY_KEY} in the same session answers {value!r}, not {got!r}")
-        every = ok(ambra, "/setting/get/all", {}, ALL, "/setting/get/all").get("settings")
+        every = stored_and_listed(ambra, TEMPORARY_KEY, value, " in its session")
         expect(ALL, isinstance(every, dict) and TEMPORARY_KEY not in every, f"a temp_ key is not a non-temporary setting: {every!r}")
     finally:
         delete_setting(ambra, TEMPORARY_KEY)
