@@ -135,6 +135,13 @@ class Call:
         ids = self.account_ids()
         return ids[0] if ids else None
 
+    def namespace_account(self, namespace: dict[str, Any]) -> str | None:
+        """The account whose role the caller holds in a namespace: the account it belongs to; for a personal namespace
+        its owner's first account (the caller's), None for another user's or for an owner in no account."""
+        if namespace.get("type") == "user_id":
+            return self.default_account() if namespace.get("type_uuid") == self.user_id else None
+        return namespace.get("__account_id") or namespace.get("type_uuid")
+
     def namespaces(self) -> list[str]:
         """Every namespace whose studies the user sees: accounts, groups and locations they belong to, and their own."""
         return member_namespaces(self.db, self.user, self.account_ids())

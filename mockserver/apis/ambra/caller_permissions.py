@@ -41,9 +41,7 @@ def namespace_permissions(call: Call) -> MockResponse:
         namespace = call.db.object(str(namespace_id), "namespace")
         if namespace is None:
             raise call.error("NOT_FOUND", subtype="namespace_id")
-        account_id = namespace.get("__account_id") or (namespace.get("type_uuid") if namespace.get("type") == "account_id" else None)
-        if namespace.get("type") == "user_id":  # a personal namespace: its owner's account role, as /session/permissions
-            account_id = call.default_account() if namespace.get("type_uuid") == call.user_id else None
+        account_id = call.namespace_account(namespace)  # a personal namespace: its owner's account role, as /session/permissions
     else:
         account_id = locate(call, "study_id").get("account_id")
     return ok(flags(call, account_id))

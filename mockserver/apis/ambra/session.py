@@ -152,13 +152,12 @@ def session_permissions(call: Call) -> MockResponse:
         namespace = call.db.object(str(call.get("namespace_id")), "namespace")
         if namespace is None:
             raise ambra_error("NOT_FOUND", "namespace_id")
-        account_id = namespace.get("__account_id") or namespace.get("type_uuid")
-        if namespace.get("type") == "user_id":  # a personal namespace: only its owner's, who holds their account role in it
-            if namespace.get("type_uuid") != call.user_id:
-                raise ambra_error("NOT_FOUND", "namespace_id")
-            account_id = call.default_account()
-            if account_id is None:
-                return ok({"role_id": None})
+        personal = namespace.get("type") == "user_id"  # only its owner's, who holds their account role in it
+        if personal and namespace.get("type_uuid") != call.user_id:
+            raise ambra_error("NOT_FOUND", "namespace_id")
+        account_id = call.namespace_account(namespace)
+        if personal and account_id is None:
+            return ok({"role_id": None})
     account = call.db.object(str(account_id), "account")
     if account is None:
         raise ambra_error("NOT_FOUND", "account_id")
