@@ -87,6 +87,7 @@ def default(name: str) -> Any:
 
 
 def stored(value: Any) -> dict[str, Any]:
+    """An object's ``settings`` hash ({} when it holds none)."""
     return value if isinstance(value, dict) else {}
 
 
@@ -96,10 +97,8 @@ def account_settings(call: Call) -> MockResponse:
     account = None
     if call.get("account_id") is not None:
         account = call.db.object(str(call.get("account_id")), "account")
-    elif call.get("vanity") is not None:
-        matches = [
-            a for a in call.db.objects("kind = 'account'", []) if str(a.get("vanity") or "").lower() == str(call.get("vanity")).lower()
-        ]
+    elif call.get("vanity") is not None:  # accounts are keyed by their vanity, as find_user reads them
+        matches = call.db.by_key("account", str(call.get("vanity")).strip().lower())
         account = matches[0] if matches else None
     if account is None:
         raise call.error("NOT_FOUND", subtype="account_id" if call.get("account_id") is not None else "vanity")

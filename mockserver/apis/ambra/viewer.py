@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...http import MockResponse
-from .account_settings import default
+from .account_settings import default, stored
 from .call import Call
 from .engine import command, ok
 from .session import requested_settings
@@ -42,8 +42,8 @@ class StudySettings:
         self.account_id = str(study.get("account_id") or "")
         account = call.db.object(self.account_id, "account") or {}
         namespace = call.db.object(str(study.get("phi_namespace") or ""), "namespace") or {}
-        self.account = _hash(account.get("settings"))
-        self.namespace = _hash(namespace.get("settings"))
+        self.account = stored(account.get("settings"))
+        self.namespace = stored(namespace.get("settings"))
 
     def flag(self, name: str) -> Any:
         return self.account.get(name, default(name))
@@ -62,10 +62,6 @@ class StudySettings:
         if self.on("probe_for_accelerator"):
             out["accelerators"] = []
         return out
-
-
-def _hash(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 @command("/study/viewer/settings")
