@@ -81,9 +81,10 @@ def _put(call: Call, scope: str, key: str, value: Any) -> None:
         call.db.insert("setting", new_uuid(), {"key": key, "value": value}, parent_id=scope, key=key)
 
 
-def setting_value(call: Call, key: str) -> Any:
-    """The caller's value of a setting set via /setting/set (a temp_ key: this session's), None when never set."""
-    for scope in _scopes(call, call.user_id, key, None):
+def setting_value(call: Call, key: str, user: str | None = None, account: str | None = None) -> Any:
+    """A value set via /setting/set (a temp_ key: this session's), None when never set: the caller's, or ``user``'s; with
+    ``account``, the user_account's || the user's."""
+    for scope in _scopes(call, user or call.user_id, key, account):
         found = call.db.child("setting", scope, key)
         if found is not None:
             return found.get("value")
@@ -109,13 +110,8 @@ def setting_set(call: Call) -> MockResponse:
 def setting_get(call: Call) -> MockResponse:
     call.check()
     call.require_session()
-    key = str(call.get("key"))
     account = _account(call)
-    for scope in _scopes(call, _user(call), key, account):
-        found = call.db.child("setting", scope, key)
-        if found is not None:
-            return ok({"value": found.get("value")})
-    return ok({"value": None})
+    return ok({"value": setting_value(call, str(call.get("key")), _user(call), account)})
 
 
 @command("/setting/get/all")
