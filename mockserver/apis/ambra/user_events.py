@@ -40,10 +40,9 @@ def _subject(call: Call, others_flag: str, own_flag: str | None) -> tuple[dict[s
     if namespace["uuid"] not in member_namespaces(call.db, user):
         raise ambra_error("NOT_MEMBER", "uuid")
     account = namespace.get("__account_id")
-    privileged = call.user.get("sysadmin") == 1 or call.user.get("support") == 1
     flag = own_flag if uuid == call.user_id else others_flag
-    checked = flag is not None and not privileged and namespace.get("type") != "user_id"  # one's own namespace is one's own
-    if checked and call.permissions(str(account) if account else None).get(str(flag)) != 1:
+    checked = flag is not None and namespace.get("type") != "user_id"  # one's own namespace is one's own
+    if checked and not call.permits((str(flag), "support"), str(account) if account else None):  # sysadmin, support or the flag
         raise ambra_error("NOT_PERMITTED", flag)
     return namespace, user
 
