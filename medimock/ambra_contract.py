@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from .suite import require
 from .verdict import Convention, Document, expect, json_body
 
 MAIN = "ambra-v3-services-api.txt"
@@ -95,6 +96,18 @@ def own_study(ambra: Any, patient_name: str) -> Iterator[Any]:
     finally:
         if study:
             ambra.call("/study/delete", {"uuid": study})
+
+
+@contextmanager
+def member_session(ambra: Any, target: Any) -> Iterator[str]:
+    """A sid of the User-role member the target names (AMBRA_USER_LOGIN and AMBRA_USER_PASSWORD: the test is skipped
+    without them), logged out afterwards."""
+    creds = require(target, "ambra", "user_login", "user_password")
+    sid = ambra.login(creds["user_login"], creds["user_password"])
+    try:
+        yield sid
+    finally:
+        ambra.call("/session/logout", sid=sid)
 
 
 # The one user setting the suite stores (/setting/set), the same key each run; deleted when a check is done with it.

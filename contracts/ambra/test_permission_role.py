@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from medimock.ambra_contract import ERRORS, MAIN, STATUS, error_type, refused
-from medimock.suite import require
+from medimock.ambra_contract import ERRORS, MAIN, STATUS, error_type, member_session, refused
 from medimock.verdict import Document, expect, json_body
 
 PERMISSIONS = Document.of(
@@ -26,10 +25,8 @@ ORDER_VIEW = Document.of(
 
 
 def test_session_permissions_name_the_callers_role_in_the_account(ambra, target):
-    creds = require(target, "ambra", "user_login", "user_password")
     account = ambra.account_id()
-    user = ambra.login(creds["user_login"], creds["user_password"])
-    try:
+    with member_session(ambra, target) as user:
         me = ambra.call("/session/user", sid=user)
         user_id = (json_body(me, STATUS, "/session/user of the User-role member") or {}).get("uuid")
         member = ambra.call("/account/user/get", {"uuid": account, "user_id": user_id})
@@ -52,26 +49,20 @@ def test_session_permissions_name_the_callers_role_in_the_account(ambra, target)
             f"the permissions' role_id is the member's role in account {account} ({role}), not {found!r}",
             response,
         )
-    finally:
-        ambra.call("/session/logout", sid=user)
 
 
 def test_order_sps_find_with_a_sid_needs_order_view(ambra, target):
     """/order/sps/find takes "(sid || node_id && serial_no)"; with a sid it needs order_view ("Permission order_view if
     sid authentication is used"). The User-role member whose /session/permissions says order_view 0 is refused with
     NOT_PERMITTED; a member the server lets view orders is not a case for this check (skipped)."""
-    creds = require(target, "ambra", "user_login", "user_password")
     account = ambra.account_id()
-    user = ambra.login(creds["user_login"], creds["user_password"])
-    try:
+    with member_session(ambra, target) as user:
         response = ambra.call("/session/permissions", {"account_id": account}, sid=user)
         perms = json_body(response, PERMISSIONS, "/session/permissions of the User-role member") if response.status_code == 200 else None
         if not isinstance(perms, dict) or perms.get("order_view") not in (0, "0", False):
             pytest.skip(f"the User-role member's permissions do not say order_view 0 ({(perms or {}).get('order_view')!r})")
         refused(ambra, "/order/sps/find", {"account_id": account}, "NOT_PERMITTED", ORDER_VIEW,
                 "/order/sps/find with the sid of a member without order_view", sid=user)  # fmt: skip
-    finally:
-        ambra.call("/session/logout", sid=user)
 
 
 TEMPLATE_ADD = Document.of(
@@ -85,30 +76,28 @@ def test_radreport_template_add_needs_sysadmin_or_support(ambra, target):
     a sysadmin or support user". The User-role member, whose /session/user says sysadmin 0 and support 0, is refused with
     every documented parameter given: an HTTP 412 error hash, NOT_SYSADMIN_OR_SUPPORT (the command documents no other
     refusal). A member the target makes a sysadmin or support user is not a case for this check (skipped)."""
-    creds = require(target, "ambra", "user_login", "user_password")
     account = ambra.account_id()
-    user = ambra.login(creds["user_login"], creds["user_password"])
-    made = None
-    try:
-        me = json_body(ambra.call("/session/user", sid=user), STATUS, "/session/user of the User-role member") or {}
-        flags = {name: me.get(name) if isinstance(me, dict) else None for name in ("sysadmin", "support")}
-        if any(value not in (0, "0") for value in flags.values()):
-            pytest.skip(f"the User-role member's /session/user does not say sysadmin 0 and support 0 ({flags})")
-        params = {"account_id": account, "type": "medimock_contract", "name": "medimock contract template", "body": "Findings:"}
-        response = ambra.call("/radreport/template/add", params, sid=user)
-        body = json_body(response, TEMPLATE_ADD, "/radreport/template/add with the sid of the User-role member")
-        if response.status_code == 200 and isinstance(body, dict) and isinstance(body.get("uuid"), str):
-            made = body["uuid"]
-        what = "/radreport/template/add with the sid of a member who is neither sysadmin nor support"
-        expect(ERRORS, response.status_code == 412, f"{what}: an HTTP 412 error hash, not {response.status_code}", response)
-        found = error_type(body)
-        expect(
-            TEMPLATE_ADD,
-            found == "NOT_SYSADMIN_OR_SUPPORT",
-            f"{what}: error_type NOT_SYSADMIN_OR_SUPPORT, not {found!r}",
-            response,
-        )
-    finally:
-        if made:
-            ambra.call("/radreport/template/delete", {"uuid": made})
-        ambra.call("/session/logout", sid=user)
+    with member_session(ambra, target) as user:
+        made = None
+        try:
+            me = json_body(ambra.call("/session/user", sid=user), STATUS, "/session/user of the User-role member") or {}
+            flags = {name: me.get(name) if isinstance(me, dict) else None for name in ("sysadmin", "support")}
+            if any(value not in (0, "0") for value in flags.values()):
+                pytest.skip(f"the User-role member's /session/user does not say sysadmin 0 and support 0 ({flags})")
+            params = {"account_id": account, "type": "medimock_contract", "name": "medimock contract template", "body": "Findings:"}
+            response = ambra.call("/radreport/template/add", params, sid=user)
+            body = json_body(response, TEMPLATE_ADD, "/radreport/template/add with the sid of the User-role member")
+            if response.status_code == 200 and isinstance(body, dict) and isinstance(body.get("uuid"), str):
+                made = body["uuid"]
+            what = "/radreport/template/add with the sid of a member who is neither sysadmin nor support"
+            expect(ERRORS, response.status_code == 412, f"{what}: an HTTP 412 error hash, not {response.status_code}", response)
+            found = error_type(body)
+            expect(
+                TEMPLATE_ADD,
+                found == "NOT_SYSADMIN_OR_SUPPORT",
+                f"{what}: error_type NOT_SYSADMIN_OR_SUPPORT, not {found!r}",
+                response,
+            )
+        finally:
+            if made:
+                ambra.call("/radreport/template/delete", {"uuid": made})

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from medimock.ambra_contract import MAIN, ok, refused
-from medimock.suite import require
+from medimock.ambra_contract import MAIN, member_session, ok, refused
 from medimock.verdict import Document, expect, json_body
 
 GET = "Description Get the users event flags for a namespace"
@@ -54,11 +53,9 @@ OTHERS = Document.of(
 
 
 def test_a_member_may_not_set_another_users_event_flags(ambra, target):
-    creds = require(target, "ambra", "user_login", "user_password")
     namespace, account = ambra.namespace_id(), ambra.account_id()
     admin = ok(ambra, "/session/user", {}, OTHERS, "/session/user of the suite's administrator").get("uuid")
-    member = ambra.login(creds["user_login"], creds["user_password"])
-    try:
+    with member_session(ambra, target) as member:
         me = as_hash(json_body(ambra.call("/session/user", sid=member), OTHERS, "/session/user of the member"))
         perms = as_hash(
             json_body(ambra.call("/session/permissions", {"account_id": account}, sid=member), OTHERS, "the member's permissions")
@@ -68,5 +65,3 @@ def test_a_member_may_not_set_another_users_event_flags(ambra, target):
             pytest.skip(f"the member is sysadmin, support or may modify others' notifications ({standing})")
         refused(ambra, "/user/event/set", {"namespace_id": namespace, "uuid": admin, "event_upload": 1}, "NOT_PERMITTED", OTHERS,
                 "/user/event/set of the administrator's flags by the member", sid=member)  # fmt: skip
-    finally:
-        ambra.call("/session/logout", sid=member)

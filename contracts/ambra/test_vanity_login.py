@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from medimock.ambra_contract import MAIN, ok
+from medimock.ambra_contract import MAIN, member_session, ok
 from medimock.suite import require
 from medimock.verdict import Document, expect
 
@@ -24,11 +24,8 @@ VANITY_LOGIN = Document.of(
 def test_login_with_a_vanity_finds_the_account_login(ambra, target):
     creds = require(target, "ambra", "user_login", "user_password")
     account = str(ambra.account_id())
-    sid = ambra.login(creds["user_login"], creds["user_password"])
-    try:
+    with member_session(ambra, target) as sid:
         me = ok(ambra, "/session/user", sid=sid).get("uuid")
-    finally:
-        ambra.call("/session/logout", sid=sid)
     member = ok(ambra, "/account/user/get", {"uuid": account, "user_id": me})
     account_login = str(member.get("account_login") or "")
     vanity = str(ok(ambra, "/account/get", {"uuid": account}).get("vanity") or "")

@@ -38,6 +38,7 @@ from typing import Any
 import pytest
 import requests
 
+from medimock.ambra_contract import member_session
 from medimock.suite import SetupStep, require, spec_schemas
 from medimock.verdict import CitationError, Convention, Document, Source, expect, field, json_body, sources_dir
 
@@ -1310,45 +1311,45 @@ def test_a_study_command_on_a_study_that_does_not_exist_is_not_found(ambra):
 
 
 def test_user_role_is_not_permitted_what_only_an_admin_may_do(ambra, target, account, namespace, admin_may):
-    creds = require(target, "ambra", "user_login", "user_password")
-    user = ambra.login(creds["user_login"], creds["user_password"])
-    name = f"Contract forbidden {uuid.uuid4().hex[:8]}"
-    study: str | None = None
-    try:
-        perms = ok(ambra, "/session/permissions", {"account_id": account}, "the User role's permissions", PERMISSIONS, sid=user)
-        for flag in ("group_edit", "webhook_view", "study_delete", "study_view"):
-            expect(PERMISSIONS, flag in perms, f"/session/permissions lists {flag}: {sorted(perms)[:20]}", perms.response)
-        flags = tuple(perms.get(flag) for flag in ("study_view", "group_edit", "webhook_view", "study_delete"))
-        what = "the User role may view studies but not edit groups, view webhooks or delete studies"
-        expect(USER_ROLE, flags == (1, 0, 0, 0), f"{what}: {flags}", perms.response)
-        visible = ok(ambra, "/study/list", {"page.rows": 2}, "a User may list studies (study_view)", sid=user).get("studies") or []
-        if visible and isinstance(visible[0], dict):
-            ok(ambra, "/study/get", {"uuid": visible[0].get("uuid")}, "a User may get a study it sees (study_view)", sid=user)
+    with member_session(ambra, target) as user:
+        name = f"Contract forbidden {uuid.uuid4().hex[:8]}"
+        study: str | None = None
+        try:
+            perms = ok(ambra, "/session/permissions", {"account_id": account}, "the User role's permissions", PERMISSIONS, sid=user)
+            for flag in ("group_edit", "webhook_view", "study_delete", "study_view"):
+                expect(PERMISSIONS, flag in perms, f"/session/permissions lists {flag}: {sorted(perms)[:20]}", perms.response)
+            flags = tuple(perms.get(flag) for flag in ("study_view", "group_edit", "webhook_view", "study_delete"))
+            what = "the User role may view studies but not edit groups, view webhooks or delete studies"
+            expect(USER_ROLE, flags == (1, 0, 0, 0), f"{what}: {flags}", perms.response)
+            visible = ok(ambra, "/study/list", {"page.rows": 2}, "a User may list studies (study_view)", sid=user).get("studies") or []
+            if visible and isinstance(visible[0], dict):
+                ok(ambra, "/study/get", {"uuid": visible[0].get("uuid")}, "a User may get a study it sees (study_view)", sid=user)
 
-        adding = {"account_id": account, "name": name}
-        error(ambra, "/group/add", adding, "NOT_PERMITTED", GROUP_ADD_REFUSED, "a User adding a group", sid=user)
-        groups = walk(ambra, "/group/list", "groups", {"account_id": account}, 5000)[0]
-        expect(GROUP_ADD_REFUSED, name not in [g.get("name") for g in groups], "a refused /group/add adds nothing", groups.response)
-        error(ambra, "/webhook/list", {"account_id": account}, "NOT_PERMITTED", WEBHOOK_LIST_REFUSED, "a User listing webhooks", sid=user)
+            adding = {"account_id": account, "name": name}
+            error(ambra, "/group/add", adding, "NOT_PERMITTED", GROUP_ADD_REFUSED, "a User adding a group", sid=user)
+            groups = walk(ambra, "/group/list", "groups", {"account_id": account}, 5000)[0]
+            expect(GROUP_ADD_REFUSED, name not in [g.get("name") for g in groups], "a refused /group/add adds nothing", groups.response)
+            error(
+                ambra, "/webhook/list", {"account_id": account}, "NOT_PERMITTED", WEBHOOK_LIST_REFUSED, "a User listing webhooks", sid=user
+            )
 
-        admin_may("study_upload", "study_delete")
-        study = new_study(ambra, namespace)
-        error(ambra, "/study/delete", {"uuid": study}, "NOT_PERMITTED", STUDY_DELETE_REFUSED, "a User deleting a study", sid=user)
-        still = ok(ambra, "/study/get", {"uuid": study})
-        expect(STUDY_DELETE_REFUSED, still.get("uuid") == study, "a refused /study/delete deletes nothing", still.response)
-        ok(ambra, "/study/delete", {"uuid": study}, "the administrator may delete it")
-        admin_may("group_edit", "webhook_view")
-        ok(ambra, "/webhook/list", {"account_id": account}, "the administrator may list webhooks")
-        added = ok(ambra, "/group/add", adding, "the administrator may add a group")
-        ok(ambra, "/group/delete", {"uuid": added.get("uuid")})
-    finally:
-        if study is not None:
-            ambra.call("/study/delete", {"uuid": study})
-        leftover = quiet_json(ambra.call("/group/list", {"account_id": account, "filter.name.equals": name}))
-        for group in leftover.get("groups") or [] if isinstance(leftover, dict) else []:
-            if isinstance(group, dict) and group.get("name") == name:
-                ambra.call("/group/delete", {"uuid": group.get("uuid")})
-        ambra.call("/session/logout", sid=user)
+            admin_may("study_upload", "study_delete")
+            study = new_study(ambra, namespace)
+            error(ambra, "/study/delete", {"uuid": study}, "NOT_PERMITTED", STUDY_DELETE_REFUSED, "a User deleting a study", sid=user)
+            still = ok(ambra, "/study/get", {"uuid": study})
+            expect(STUDY_DELETE_REFUSED, still.get("uuid") == study, "a refused /study/delete deletes nothing", still.response)
+            ok(ambra, "/study/delete", {"uuid": study}, "the administrator may delete it")
+            admin_may("group_edit", "webhook_view")
+            ok(ambra, "/webhook/list", {"account_id": account}, "the administrator may list webhooks")
+            added = ok(ambra, "/group/add", adding, "the administrator may add a group")
+            ok(ambra, "/group/delete", {"uuid": added.get("uuid")})
+        finally:
+            if study is not None:
+                ambra.call("/study/delete", {"uuid": study})
+            leftover = quiet_json(ambra.call("/group/list", {"account_id": account, "filter.name.equals": name}))
+            for group in leftover.get("groups") or [] if isinstance(leftover, dict) else []:
+                if isinstance(group, dict) and group.get("name") == name:
+                    ambra.call("/group/delete", {"uuid": group.get("uuid")})
 
 
 ACCOUNT_LIST = Document(DOCUMENT, "Description List the accounts the user belongs to")  # the line before its block
@@ -1356,14 +1357,10 @@ ACCOUNT_LIST = Document(DOCUMENT, "Description List the accounts the user belong
 
 def test_account_list_holds_the_accounts_the_user_belongs_to(ambra, target, account):
     """/account/list of a User-role member (no sysadmin, who may see more) lists the account it is a member of."""
-    creds = require(target, "ambra", "user_login", "user_password")
-    user = ambra.login(creds["user_login"], creds["user_password"])
-    try:
+    with member_session(ambra, target) as user:
         accounts = walk(ambra, "/account/list", "accounts", {}, 5000, sid=user)[0]
         listed = uuids(accounts)
         expect(ACCOUNT_LIST, account in listed, f"the User's /account/list holds its account {account}: {listed[:10]}", accounts.response)
-    finally:
-        ambra.call("/session/logout", sid=user)
 
 
 SHARE_RULE_TYPE = block("/account/can/share", "INVALID_TYPE • The type of object is invalidate")
