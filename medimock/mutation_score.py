@@ -399,7 +399,7 @@ class Tally:
 
     api: str
     mutants: list[Mutant]
-    enumerated: int  # the API's catalogue of mutants (in a pool: its size in the last report of the API)
+    enumerated: int  # the mutants the run chose from: the API's, or its --file's (in a pool: the API's in the last report of all its files)
 
     def count(self, status: str) -> int:
         return sum(m.status == status for m in self.mutants)
@@ -430,6 +430,7 @@ class ApiScore(Tally):
     seconds: float = 0.0
     sample: int | None = None
     seed: int | None = None
+    files: list[str] | None = None  # the run's --file (None: every file of the API)
 
 
 def margin(score: float, n: int) -> float:
@@ -587,7 +588,8 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="medimock-mutation-score-") as temp:
         copies = [copy_tree(root, Path(temp) / f"copy{i}") for i in range(max(1, args.jobs))]
         for api in apis:
-            mutants = enumerate_mutants(api, copies[0], args.file, args.operator or OPERATORS)
+            files = args.file or previous.get(api, {}).get("files")  # --again: the earlier run's files
+            mutants = enumerate_mutants(api, copies[0], files, args.operator or OPERATORS)
             mutants = [m for m in mutants if not args.line or m.line in args.line]
             enumerated = len(mutants)
             for mutant in mutants:
@@ -603,6 +605,7 @@ def run(args: argparse.Namespace) -> int:
             earlier = previous.get(api)
             if earlier is not None:
                 mutants = carry_over(earlier, mutants, judge_survivors=not args.no_judging)
+                enumerated = int(earlier.get("enumerated") or enumerated)  # what its mutants were drawn from, not the whole API
             pending = [m for m in mutants if not m.status]  # neither declared nor judged by an earlier run (--again)
             print(f"{api}: {enumerated} mutants, {len(mutants)} chosen, {len(pending)} to judge", flush=True)
             if args.list:
@@ -612,7 +615,9 @@ def run(args: argparse.Namespace) -> int:
             if args.no_judging and earlier is not None:
                 seconds = earlier["seconds"]
                 sample = len(mutants) if earlier["sample"] else None  # an earlier sample, less any file no longer mutated
-                scores.append(ApiScore(api, mutants, enumerated, earlier["baseline_seconds"], seconds, sample, earlier["seed"]))
+                scores.append(
+                    ApiScore(api, mutants, enumerated, earlier["baseline_seconds"], seconds, sample, earlier["seed"], files or None)
+                )
                 continue
             status, why, baseline = run_suite(api, copies[0], args.examples, 1800, args.select)
             print(f"{api}: baseline (unmutated copy) {status} in {baseline:.0f} s {why}", flush=True)
@@ -625,7 +630,7 @@ def run(args: argparse.Namespace) -> int:
             seconds = time.monotonic() - started + (earlier["seconds"] if earlier else 0.0)
             sample, seed = (earlier["sample"], earlier["seed"]) if earlier else (args.sample, args.seed if args.sample else None)
             sample = len(mutants) if sample else None
-            scores.append(ApiScore(api, mutants, enumerated, baseline, seconds, sample, seed))
+            scores.append(ApiScore(api, mutants, enumerated, baseline, seconds, sample, seed, files or None))
     if args.list:
         return 0
     given = sys.argv[1:]
@@ -667,7 +672,8 @@ def pool(reports: list[list[dict[str, Any]]], equivalents: Equivalents) -> tuple
     for report in reports:
         for run_ in report:
             api = str(run_["api"])
-            catalogue[api] = int(run_.get("enumerated") or 0) or catalogue.get(api, 0)
+            if not run_.get("files"):  # a run limited to some files (--file) drew from fewer than the API holds
+                catalogue[api] = int(run_.get("enumerated") or 0) or catalogue.get(api, 0)
             for entry in run_["mutants"]:
                 mutant = Mutant(**{k: v for k, v in entry.items() if k in fields})
                 key = (mutant.file, mutant.operator, str(mutant.occurrence), mutant.before, mutant.after)

@@ -99,6 +99,13 @@ def test_a_killed_a_survived_and_an_equivalent_mutant(tmp_path: Path) -> None:
     assert recorded.startswith("# Mutation test of the contract suites") and "## Independent mutation score" in recorded
     assert mutation_score.with_section(recorded, report) == recorded  # the section is replaced, not appended again
     assert hashlib.sha256(checkout.read_bytes()).hexdigest() == before
+    # --again over that run: the same three mutants, drawn from the same three (the run's --file and --line), not from
+    # every mutant of the API, which is what --again enumerates without them
+    again = tmp_path / "again.md"
+    run_cli(["--again", str(out.with_suffix(".json")), "--no-judging", f"--equivalents={equivalents}", f"--out={again}"])
+    [rescored] = json.loads(again.with_suffix(".json").read_text())
+    assert len(rescored["mutants"]) == 3 and rescored["enumerated"] == score["enumerated"] == 3
+    assert rescored["files"] == score["files"] == [HANDLERS]
 
 
 ENUMERATE = """
@@ -181,11 +188,12 @@ def test_pooled_reports_count_each_mutant_once_with_the_last_verdict_and_todays_
     older = [{"api": "tscharts", "enumerated": 115, "mutants": [mutant(40, first_after, "killed"), mutant(40, second_after, "survived", 1),
               mutant(41, third_after, "unspecified", 2, "declared then")]}]  # fmt: skip
     newer = [{"api": "tscharts", "enumerated": 120, "mutants": [mutant(44, first_after, "survived")]}]  # line 40 moved to 44
+    one_file = [{"api": "tscharts", "enumerated": 3, "files": [HANDLERS], "mutants": []}]  # drew from one file's 3: not the API's count
     declared = tmp_path / "declared.yaml"
     declared.write_text(yaml.safe_dump({"mutants": [{"file": HANDLERS, "function": "login", "operator": "core/ReplaceOrWithAnd",
                                                       "before": LOGIN_LINE, "after": second_after, "kind": "equivalent", "reason": "why"}]}))  # fmt: skip
     paths = []
-    for name, report in (("older.json", older), ("newer.json", newer)):
+    for name, report in (("older.json", older), ("newer.json", newer), ("one_file.json", one_file)):
         paths.append(str(tmp_path / name))
         Path(paths[-1]).write_text(json.dumps(report))
     out = tmp_path / "pooled.md"
