@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 import subprocess
 import sys
 import threading
@@ -26,22 +25,23 @@ ROOT = Path(__file__).resolve().parents[2]
 CLARIUS = "/api/public/v0"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
-    port = free_port()
     db = tmp_path_factory.mktemp("concurrency") / "shared.sqlite3"
-    command = [sys.executable, "-m", "mockserver", "--workers", "4", "--port", str(port), "--db", str(db), "--strict"]
+    # port 0: the server binds a free port itself and prints its URL (a port chosen here could be taken by another
+    # test's server before the server binds it)
+    command = [sys.executable, "-m", "mockserver", "--workers", "4", "--port", "0", "--db", str(db), "--strict"]
     command += ["--api", "clarius", "--api", "tscharts", "--api", "radiology", "--api", "ambra"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    log = db.with_name("server.log")  # a file, not a pipe nobody reads while the server runs
+    with log.open("wb") as err:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, cwd=ROOT, text=True)
+    first: list[str] = []
+    reader = threading.Thread(target=lambda: first.append(process.stdout.readline() if process.stdout else ""), daemon=True)
+    reader.start()
+    reader.join(120)  # generous: a loaded 2-core CI machine, four workers each loading four APIs
+    url = first[0].split("listening on ", 1)[1].split()[0] if first and "listening on " in first[0] else ""
+    deadline = time.monotonic() + 120
+    while url and time.monotonic() < deadline and process.poll() is None:
         try:
             if requests.get(url + "/__mock__/health", timeout=1).ok:
                 break
@@ -49,10 +49,13 @@ def server(tmp_path_factory) -> Iterator[str]:
             time.sleep(0.1)
     else:
         process.kill()
-        pytest.fail("the 4-worker server did not start")
+        process.wait(20)
+        pytest.fail(f"the 4-worker server did not start (exit {process.returncode}, {first}):\n{log.read_text(errors='replace')[-3000:]}")
     yield url
     process.terminate()
     process.wait(20)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 @pytest.fixture(scope="module")
