@@ -232,6 +232,17 @@ def test_study_and_namespace_permissions_are_the_callers_flags(ambra: Ambra) -> 
     assert seen == [1, 0]  # the two roles differ in the flags the seeded accounts give them
 
 
+def test_namespace_permissions_with_oauth_gives_the_callers_token(ambra: Ambra) -> None:
+    """/namespace/permissions with ``oauth`` answers "A JSON hash containing the the OAuth token and ttl": a token of the
+    caller's that works as a Bearer token; without the flag there is no such hash. It answered none."""
+    sid, namespace = ambra.login("user"), ambra.creds["namespace_id"]
+    assert "oauth" not in ambra.ok("/namespace/permissions", sid=sid, namespace_id=namespace)
+    oauth = ambra.ok("/namespace/permissions", sid=sid, namespace_id=namespace, oauth=1)["oauth"]
+    assert set(oauth) == {"access_token", "ttl"} and oauth["ttl"] == 3600 and oauth["access_token"] != sid
+    status, by_token = ambra.call("/user/get", headers={"Authorization": f"Bearer {oauth['access_token']}"})
+    assert status == 200 and by_token["uuid"] == ambra.ok("/user/get", sid=sid)["uuid"]
+
+
 def test_user_event_flags_per_namespace(ambra: Ambra) -> None:
     """/user/event/set stores a user's event flags for a namespace and /user/event answers them (a flag never set is
     the user's own, /user/get's); another user's flags need the others_notifications permissions; a user outside the
