@@ -6,6 +6,7 @@ wrong, role permissions, studies (add/get/set/delete, share, approve, tags, audi
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -812,3 +813,46 @@ def test_node_ping_ack_takes_no_basic_auth_in_place_of_its_parameters(ambra: Amb
         refused = ambra.error("/node/ping/ack", method, headers=basic(node["uuid"], node["serial_no"]))
         assert (refused["error_type"], refused["error_subtype"]) == ("MISSING_FIELDS", ["uuid", "serial_no"])
         assert ambra.ok("/node/ping/ack", method, uuid=node["uuid"], serial_no=node["serial_no"])["status"] == "OK"
+
+
+def test_dictionary_entries_and_attachments_are_kept(ambra: Ambra) -> None:
+    """/dictionary/entry/add, /dictionary/entries, /dictionary/entry/delete, /dictionary/attach(/set), /dictionary/detach
+    and /dictionary/get's attachments keep what was done (they answered their documented shape: no entry ever listed, the
+    dictionary's uuid as the attachment's id). Entries: one value per lookup field (INVALID_LOOKUP), JSON arrays (NOT_LIST),
+    regular expressions that compile (INVALID_REGEXP naming it); the same lookup values, in another case when the
+    dictionary is not case sensitive, update the one entry; ``lookup`` picks one entry."""
+    sid, account, namespace = ambra.login(), ambra.creds["account_id"], ambra.creds["namespace_id"]
+    made = ambra.ok("/dictionary/add", sid=sid, account_id=account, name="D", object="Study", lookup='["patient_name","patientid"]',
+                    replace='["patient_sex"]', case_sensitive=0)  # fmt: skip
+    dictionary = made["uuid"]
+    ambra.ok("/dictionary/entry/add", sid=sid, uuid=dictionary, lookup='["SMITH^JOHN","P1"]', replace='["M"]')
+    ambra.ok("/dictionary/entry/add", sid=sid, uuid=dictionary, lookup='["smith^john","p1"]', replace='["F"]')
+    ambra.ok("/dictionary/entry/add", sid=sid, uuid=dictionary, lookup="^DOE.*", replace='["F"]', regexp=1)
+    entries = ambra.ok("/dictionary/entries", sid=sid, uuid=dictionary)["entries"]
+    plain = hashlib.md5(b"smith^john p1").hexdigest()
+    assert [(e["lookup"], e["replace"], e["md5"], e["regexp"]) for e in entries] == [
+        (["smith^john", "p1"], ["F"], plain, None),
+        (["^DOE.*"], ["F"], hashlib.md5(b"^DOE.*").hexdigest(), 1),
+    ]
+    assert ambra.ok("/dictionary/entries", sid=sid, uuid=dictionary, lookup='["Smith^John","P1"]')["entries"] == entries[:1]
+    for params, wanted in (({"lookup": '["ONE"]'}, ("INVALID_LOOKUP", "lookup")), ({"lookup": "not json"}, ("NOT_LIST", "lookup")),
+                           ({"lookup": "([", "regexp": 1}, ("INVALID_REGEXP", "(["))):  # fmt: skip
+        refused = ambra.error("/dictionary/entry/add", sid=sid, uuid=dictionary, replace='["M"]', **params)
+        assert (refused["error_type"], refused["error_subtype"]) == wanted
+    ambra.ok("/dictionary/entry/delete", sid=sid, uuid=dictionary, lookup="^DOE.*")
+    assert ambra.error("/dictionary/entry/delete", sid=sid, uuid=dictionary, lookup="^DOE.*")["error_type"] == "NOT_FOUND"
+    assert len(ambra.ok("/dictionary/entries", sid=sid, uuid=dictionary)["entries"]) == 1
+    member = ambra.login("user")  # the User role has neither dictionary_view nor dictionary_edit
+    assert ambra.error("/dictionary/entries", sid=member, uuid=dictionary)["error_subtype"] == "dictionary_view"
+    attachment = ambra.ok("/dictionary/attach", sid=sid, uuid=dictionary, namespace_id=namespace, add_if_no_match=1)["uuid"]
+    assert attachment != dictionary
+    assert ambra.error("/dictionary/attach", sid=sid, uuid=dictionary, namespace_id="no-such-namespace")["error_type"] == "NOT_FOUND"
+    ambra.ok("/dictionary/attach/set", sid=sid, uuid=attachment, sequence=7)
+    assert ambra.error("/dictionary/attach/set", sid=sid, uuid=dictionary, sequence=7)["error_type"] == "NOT_FOUND"
+    [listed] = ambra.ok("/dictionary/get", sid=sid, uuid=dictionary)["attachments"]
+    assert (listed["uuid"], listed["namespace_id"], listed["sequence"], listed["add_if_no_match"]) == (attachment, namespace, 7, 1)
+    ambra.ok("/dictionary/detach", sid=sid, uuid=attachment)
+    assert ambra.ok("/dictionary/get", sid=sid, uuid=dictionary)["attachments"] == []
+    again = ambra.ok("/dictionary/attach", sid=sid, uuid=dictionary, account_id=account)["uuid"]
+    ambra.ok("/dictionary/delete", sid=sid, uuid=dictionary)
+    assert ambra.error("/dictionary/detach", sid=sid, uuid=again)["error_type"] == "NOT_FOUND"  # deleted with its dictionary

@@ -70,6 +70,7 @@ from . import (  # noqa: E402,F401 - register commands, control routes, defects
     caller_permissions,
     control,
     defects,
+    dictionaries,
     nodes,
     session,
     sharing,
