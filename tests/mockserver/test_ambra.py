@@ -856,3 +856,30 @@ def test_dictionary_entries_and_attachments_are_kept(ambra: Ambra) -> None:
     again = ambra.ok("/dictionary/attach", sid=sid, uuid=dictionary, account_id=account)["uuid"]
     ambra.ok("/dictionary/delete", sid=sid, uuid=dictionary)
     assert ambra.error("/dictionary/detach", sid=sid, uuid=again)["error_type"] == "NOT_FOUND"  # deleted with its dictionary
+
+
+def test_namespace_settings_are_stored_and_answered(ambra: Ambra) -> None:
+    """/namespace/settings stores the settings passed and answers no_dup_share, study_field_flags and the account settings
+    the namespace overrides (which /account/settings with namespace_id then answers); __DELETE__ removes an override and
+    is NO_NAMESPACE_OVERRIDE for a setting of the namespace's own; a member without account_edit may read but not set;
+    an unknown namespace is NOT_FOUND. It answered empty strings and stored nothing."""
+    sid, account, namespace = ambra.login(), ambra.creds["account_id"], ambra.creds["namespace_id"]
+    assert {k: v for k, v in ambra.ok("/namespace/settings", sid=sid, uuid=namespace).items() if k != "status"} == {
+        "no_dup_share": 0,
+        "study_field_flags": {},
+    }
+    changed = ambra.ok("/namespace/settings", sid=sid, uuid=namespace, no_dup_share=1, study_field_flags='{"study_field_patient_name": 0}',
+                       remove_private_tags_on_upload=1, reverse_patient_name=1, share_related=1)  # fmt: skip
+    got = ambra.ok("/namespace/settings", sid=sid, uuid=namespace)
+    assert got == changed and (got["no_dup_share"], got["study_field_flags"]) == (1, {"study_field_patient_name": 0})
+    assert (str(got["remove_private_tags_on_upload"]), str(got["reverse_patient_name"])) == ("1", "1") and "share_related" not in got
+    overridden = ambra.ok("/account/settings", sid=sid, account_id=account, namespace_id=namespace, settings="reverse_patient_name")
+    assert str(overridden["settings"]["reverse_patient_name"]) == "1"
+    ambra.ok("/namespace/settings", sid=sid, uuid=namespace, remove_private_tags_on_upload="__DELETE__")
+    assert "remove_private_tags_on_upload" not in ambra.ok("/namespace/settings", sid=sid, uuid=namespace)
+    refused = ambra.error("/namespace/settings", sid=sid, uuid=namespace, study_field_flags="__DELETE__")
+    assert (refused["error_type"], refused["error_subtype"]) == ("NO_NAMESPACE_OVERRIDE", "study_field_flags")
+    member = ambra.login("user")
+    assert ambra.ok("/namespace/settings", sid=member, uuid=namespace)["no_dup_share"] == 1
+    assert ambra.error("/namespace/settings", sid=member, uuid=namespace, no_dup_share=0)["error_type"] == "NOT_PERMITTED"
+    assert ambra.error("/namespace/settings", sid=sid, uuid="no-such-namespace")["error_type"] == "NOT_FOUND"
