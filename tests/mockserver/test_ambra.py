@@ -883,3 +883,37 @@ def test_namespace_settings_are_stored_and_answered(ambra: Ambra) -> None:
     assert ambra.ok("/namespace/settings", sid=member, uuid=namespace)["no_dup_share"] == 1
     assert ambra.error("/namespace/settings", sid=member, uuid=namespace, no_dup_share=0)["error_type"] == "NOT_PERMITTED"
     assert ambra.error("/namespace/settings", sid=sid, uuid="no-such-namespace")["error_type"] == "NOT_FOUND"
+
+
+def test_saved_filters_have_an_owner_and_shares(ambra: Ambra) -> None:
+    """A filter is its owner's and of those it is shared with: another member does not see it (/filter/get NOT_FOUND, not
+    in /filter/list) until /filter/share names them (or their account, group, location or role), and then sees it with
+    owner 0 but may not change, delete or share it (NOT_PERMITTED); /filter/share/list lists the shares; one destination
+    at a time (INVALID_PARAMETERS), an unknown one is NOT_FOUND naming its key; /filter/share/stop ends it. Every member
+    of the account read, changed and deleted every filter, and the shares were never kept."""
+    sid, account, member_uuid = ambra.login(), ambra.creds["account_id"], ambra.creds["user_uuid_user"]
+    member = ambra.login("user")
+    uuid = ambra.ok("/filter/add", sid=sid, name="Mine", type="study", configuration='{"filter.modality.equals": "MR"}')["uuid"]
+    assert ambra.ok("/filter/get", sid=sid, uuid=uuid)["owner"] == 1
+
+    def members_view() -> tuple[Any, list[Any]]:
+        status, got = ambra.call("/filter/get", sid=member, uuid=uuid)
+        listed = ambra.ok("/filter/list", sid=member, type="study", account_id=account)["filters"]
+        return (got["owner"] if status == 200 else got["error_type"]), [f["uuid"] for f in listed if f["uuid"] == uuid]
+
+    assert members_view() == ("NOT_FOUND", [])
+    for destination in ({"user_id": member_uuid}, {"role_id": ambra.ok("/session/permissions", sid=member, account_id=account)["role_id"]}):
+        ambra.ok("/filter/share", sid=sid, uuid=uuid, **destination)
+        assert members_view() == (0, [uuid])
+        for path, extra in (("/filter/set", {"name": "Theirs"}), ("/filter/delete", {}), ("/filter/share", {"user_id": member_uuid})):
+            assert ambra.error(path, sid=member, uuid=uuid, **extra)["error_type"] == "NOT_PERMITTED", path
+        ambra.ok("/filter/share/stop", sid=sid, uuid=uuid, **destination)
+        assert members_view() == ("NOT_FOUND", [])
+    ambra.ok("/filter/share", sid=sid, uuid=uuid, account_id=account)
+    shares = ambra.ok("/filter/share/list", sid=sid, uuid=uuid)
+    assert (shares["account_id"], shares["user_id"], shares["role_id"]) == ([account], [], [])
+    assert ambra.error("/filter/share", sid=sid, uuid=uuid, user_id=member_uuid, account_id=account)["error_type"] == "INVALID_PARAMETERS"
+    assert ambra.error("/filter/share", sid=sid, uuid=uuid, group_id="no-such-group")["error_subtype"] == "group_id"
+    assert members_view() == (0, [uuid])
+    ambra.ok("/filter/delete", sid=sid, uuid=uuid)
+    assert ambra.error("/filter/get", sid=sid, uuid=uuid)["error_type"] == "NOT_FOUND"

@@ -73,6 +73,7 @@ from . import (  # noqa: E402,F401 - register commands, control routes, defects
     dictionaries,
     namespace_settings,
     nodes,
+    saved_filters,
     session,
     sharing,
     storage,

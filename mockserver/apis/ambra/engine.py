@@ -259,6 +259,11 @@ def do_delete(call: Call, info: ResourceInfo) -> MockResponse:
     return ok()
 
 
+# kind -> the SQL clause (and its parameters) of the objects of that kind the caller may see, beyond the account scope
+# (a filter: its owner's and those shared with the caller; registered by the kind's own module)
+VISIBLE: dict[str, Callable[[Call], tuple[str, list[Any]]]] = {}
+
+
 def list_scope(call: Call, info: ResourceInfo) -> tuple[list[str], list[Any]]:
     clauses, params = ["kind = ?"], [info.name]
     scoped = False
@@ -277,6 +282,11 @@ def list_scope(call: Call, info: ResourceInfo) -> tuple[list[str], list[Any]]:
         accounts = call.account_ids() or [""]
         clauses.append(f"account_id IN ({','.join('?' * len(accounts))})")
         params += accounts
+    visible = VISIBLE.get(info.name)
+    if visible is not None and call.principal is not None:
+        clause, args = visible(call)
+        clauses.append(clause)
+        params += args
     return clauses, params
 
 
