@@ -4,7 +4,10 @@ the dictionary" (/dictionary/entry/delete), "Attach a dictionary to an account o
 "uuid • Id of the attachment" /dictionary/get lists among its "attachments") and "Detach a dictionary".
 
 - An entry added is listed with its lookup and replacement values; adding the same lookup values again updates that
-  entry (one entry, the new replacement), and lookup values of the wrong number are INVALID_LOOKUP.
+  entry (one entry, the new replacement), and lookup values of the wrong number are INVALID_LOOKUP. The suite's
+  dictionary is case sensitive ("case_sensitive • Flag if the dictionary lookup is case sensitive or not"), so the same
+  values in lower case are an entry of their own; /dictionary/entries with ``lookup`` ("Only return the entry for the
+  optional lookup entry") answers the one entry. A regular expression that does not compile is INVALID_REGEXP.
 - The entry deleted is gone, and deleting it again is NOT_FOUND ("The dictionary or entry can not be found").
 - The attachment is found in /dictionary/get's attachments under the id /dictionary/attach answered, and is gone
   after /dictionary/detach.
@@ -30,6 +33,14 @@ ENTRIES = Document.of(
     Document(MAIN, "Description List all the entries in a dictionary", lines=9),
 )
 WRONG_COUNT = Document(MAIN, "INVALID_LOOKUP • The lookup does not have the required number of fields")
+CASE = Document.of(
+    Document(MAIN, "case_sensitive • Flag if the dictionary lookup is case sensitive or not"),
+    Document(MAIN, "lookup • Only return the entry for the optional lookup entry"),
+)
+BAD_REGEXP = Document.of(
+    Document(MAIN, "regexp • An integer value that indicates that this entry is a regular expression (optional)"),
+    Document(MAIN, "INVALID_REGEXP • Invalid regular expression", after=ENTRY_ADD),
+)
 DELETE = Document.of(
     Document(MAIN, "Description Delete an entry form the dictionary", lines=4),
     Document(MAIN, "NOT_FOUND • The dictionary or entry can not be found", after="Description Delete an entry form the dictionary"),
@@ -76,6 +87,16 @@ def test_an_entry_added_is_listed_updated_and_deleted(ambra):
         )
         refused(ambra, "/dictionary/entry/add", {"uuid": dictionary, "lookup": '["ONE VALUE"]', "replace": '["M"]'},
                 "INVALID_LOOKUP", WRONG_COUNT, "an entry of one lookup value in a dictionary of two lookup fields")  # fmt: skip
+        refused(ambra, "/dictionary/entry/add", {"uuid": dictionary, "lookup": "([", "replace": '["M"]', "regexp": 1},
+                "INVALID_REGEXP", BAD_REGEXP, "an entry whose regular expression does not compile")  # fmt: skip
+        lower = json.dumps(["medimock^contract", "mc-1"])
+        ok(ambra, "/dictionary/entry/add", {"uuid": dictionary, "lookup": lower, "replace": '["O"]'}, CASE, "the lookup in lower case")
+        both = listed(ambra, dictionary, "/dictionary/entries of a case-sensitive dictionary")
+        expect(CASE, len(both) == 2, f"the lookup values in lower case are an entry of their own in a case-sensitive dictionary: {both}")
+        one = ok(ambra, "/dictionary/entries", {"uuid": dictionary, "lookup": lower}, CASE, "/dictionary/entries lookup=...").get("entries")
+        expect(CASE, isinstance(one, list) and [e.get("replace") for e in one if isinstance(e, dict)] == [["O"]],
+               f"/dictionary/entries with lookup answers that entry alone: {one!r}")  # fmt: skip
+        ok(ambra, "/dictionary/entry/delete", {"uuid": dictionary, "lookup": lower}, DELETE, "/dictionary/entry/delete of the lower case")
         ok(ambra, "/dictionary/entry/delete", {"uuid": dictionary, "lookup": lookup}, DELETE, "/dictionary/entry/delete")
         left = listed(ambra, dictionary, "/dictionary/entries after the delete")
         expect(DELETE, not left, f"the entry deleted is no longer listed: {left}")
