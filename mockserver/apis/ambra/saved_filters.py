@@ -22,7 +22,7 @@ from typing import Any
 
 from ...http import MockResponse
 from .call import Call, ambra_error
-from .engine import VISIBLE, check_references, command, do_add, do_delete, do_list, do_set, ok, output
+from .engine import ACTIONS, VISIBLE, check_references, command, do_add, do_list, ok, output
 from .shapes import new_uuid
 
 KIND = "filter"
@@ -99,20 +99,13 @@ def _owner_flag(call: Call, found: dict[str, Any]) -> int:
     return int(owner == call.user_id if owner is not None else found.get("__account_id") in call.account_ids())
 
 
-@command("/filter/set")
-def filter_set(call: Call) -> MockResponse:
+@command("/filter/set", "/filter/delete")
+def filter_change(call: Call) -> MockResponse:
+    """The owner's: the generic set or delete once the caller is found to own the filter."""
     call.check()
     call.require_session()
     _filter(call, owned=True)
-    return do_set(call, _info(call))
-
-
-@command("/filter/delete")
-def filter_delete(call: Call) -> MockResponse:
-    call.check()
-    call.require_session()
-    _filter(call, owned=True)
-    return do_delete(call, _info(call))
+    return ACTIONS[str(call.plan.action)](call, _info(call))
 
 
 @command("/filter/list")
