@@ -90,12 +90,20 @@ def own_study(ambra: Any, patient_name: str) -> Iterator[Any]:
     namespace = ambra.namespace_id()
     params = {"study_uid": f"2.25.{uuid.uuid4().int}", "phi_namespace": namespace, "storage_namespace": namespace,
               "patient_name": patient_name, "modality": "CT", "study_date": "20240102"}  # fmt: skip
-    study = ok(ambra, "/study/add", params, STUDY_ADD, "a study of the suite's own").get("uuid")
-    try:
+    with own_object(ambra, "/study/add", params, STUDY_ADD, "a study of the suite's own") as study:
         yield study
+
+
+@contextmanager
+def own_object(ambra: Any, add: str, params: dict[str, Any], source: Document, what: str) -> Iterator[Any]:
+    """The uuid of an object of the suite's own, added by ``add`` (which must succeed: ``source`` says why) and deleted
+    afterwards by the command of the same group (``/study/add`` -> ``/study/delete``); None when the reply named no uuid."""
+    created = ok(ambra, add, params, source, what).get("uuid")
+    try:
+        yield created
     finally:
-        if study:
-            ambra.call("/study/delete", {"uuid": study})
+        if created:
+            ambra.call(add.rsplit("/", 1)[0] + "/delete", {"uuid": created})
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from medimock.ambra_contract import MAIN, ok, refused
+from medimock.ambra_contract import MAIN, ok, own_object, refused
 from medimock.verdict import Document, expect
 
 ADD = Document(MAIN, "uuid • The dictionary uuid", after="Description Add a dictionary")
@@ -58,12 +58,8 @@ def own_dictionary(ambra: Any) -> Iterator[str | None]:
     afterwards; None when the reply named no uuid (the check above said so)."""
     params = {"account_id": ambra.account_id(), "name": f"medimock contract {uuid.uuid4().hex[:8]}", "object": "Study",
               "lookup": json.dumps(["patient_name", "patientid"]), "replace": json.dumps(["patient_sex"]), "case_sensitive": 1}  # fmt: skip
-    dictionary = ok(ambra, "/dictionary/add", params, ADD, "a dictionary of the suite's own").get("uuid")
-    try:
+    with own_object(ambra, "/dictionary/add", params, ADD, "a dictionary of the suite's own") as dictionary:
         yield dictionary
-    finally:
-        if dictionary:
-            ambra.call("/dictionary/delete", {"uuid": dictionary})
 
 
 def listed(ambra: Any, dictionary: str, what: str) -> list[dict[str, Any]]:
