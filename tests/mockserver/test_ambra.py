@@ -917,3 +917,38 @@ def test_saved_filters_have_an_owner_and_shares(ambra: Ambra) -> None:
     assert members_view() == (0, [uuid])
     ambra.ok("/filter/delete", sid=sid, uuid=uuid)
     assert ambra.error("/filter/get", sid=sid, uuid=uuid)["error_type"] == "NOT_FOUND"
+
+
+def test_links_follow_the_link_that_was_added(ambra: Ambra) -> None:
+    """/link/status answers the link's own fields (NOT_FOUND for an unknown link); /link/session checks the password and a
+    charge and answers a sid that works; /link/pin's PIN stands in for the uuid once; /link/redirect answers its 302 with a
+    sid, EXPIRED once the link is used max_hits times, LINK_NOT_FOUND for an unknown one. They answered their documented
+    shape whatever the link (an empty action, no password, 200 for any uuid) and /link/add's URLs were placeholders."""
+    sid = ambra.login()
+    study = ambra.ok("/study/list", sid=sid, **{"page.rows": 1})["studies"][0]["uuid"]
+    added = ambra.ok("/link/add", sid=sid, study_id=study, action="STUDY_VIEW", password="pw", skip_email_prompt=1, max_hits=2)
+    link = added["uuid"]
+    assert added["redirect_url"] == f"http://localhost/api/v3/link/redirect?uuid={link}"
+    status = ambra.ok("/link/status", uuid=link)
+    assert (status["action"], status["has_password"], status["skip_email_prompt"], status["is_meeting"]) == ("STUDY_VIEW", 1, 1, 0)
+    assert "password" not in ambra.ok("/link/get", sid=sid, uuid=link) and ambra.ok("/link/get", sid=sid, uuid=link)["has_password"] == 1
+    assert ambra.error("/link/status", uuid="no-such-link")["error_type"] == "NOT_FOUND"
+    assert ambra.error("/link/session", uuid=link, password="wrong")["error_type"] == "INVALID_CREDENTIALS"
+    assert ambra.error("/link/session", uuid=link, short_id="x", password="pw")["error_type"] == "ONLY_ONE"
+    session = ambra.ok("/link/session", uuid=link, password="pw")
+    assert (session["action"], session["study_count"]) == ("STUDY_VIEW", 1)
+    assert ambra.ok("/study/get", sid=session["sid"], uuid=study)["uuid"] == study
+    pin = ambra.ok("/link/pin", sid=sid, uuid=link)
+    assert len(pin["pin"]) == 8 and pin["duration"] == 300
+    redirect = ambra.client.get(API + "/link/redirect", query_string={"pin": pin["pin"], "password": "pw"})
+    assert redirect.status_code == 302 and f"study_id={study}" in redirect.headers["Location"] and "sid=" in redirect.headers["Location"]
+    assert ambra.error("/link/status", pin=pin["pin"])["error_type"] == "NOT_FOUND"  # a PIN is good for one use
+    used_up = ambra.client.get(API + "/link/redirect", query_string={"uuid": link, "password": "pw"})  # max_hits 2: a session, a redirect
+    assert used_up.status_code == 412 and used_up.get_json()["error_type"] == "EXPIRED"
+    assert ambra.error("/link/session", uuid=link, password="pw")["error_type"] == "NOT_FOUND"
+    assert ambra.client.get(API + "/link/redirect", query_string={"uuid": "no-such-link"}).get_json()["error_type"] == "LINK_NOT_FOUND"
+    charged = ambra.ok(
+        "/link/add", sid=sid, study_id=study, action="STUDY_VIEW", charge_amount=500, charge_currency="usd", charge_description="x"
+    )
+    assert ambra.error("/link/session", uuid=charged["uuid"])["error_type"] == "CHARGE_REQUIRED"
+    assert ambra.ok("/link/session", uuid=charged["uuid"], link_charge_id="a-charge")["sid"]

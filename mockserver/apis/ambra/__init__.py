@@ -71,6 +71,7 @@ from . import (  # noqa: E402,F401 - register commands, control routes, defects
     control,
     defects,
     dictionaries,
+    links,
     namespace_settings,
     nodes,
     saved_filters,

@@ -146,7 +146,10 @@ def authenticate(scheme_name: str, scheme: dict[str, Any], request: MockRequest,
         sid = request_sid(request)
         if sid is None or sid == BASIC_STAND_IN:
             return None
-        found = Sessions(app.store).lookup(sid, "session", accept_expired=accept_expired)
+        sessions = Sessions(app.store)
+        found = sessions.lookup(sid, "session", accept_expired=accept_expired)
+        if found is None:  # a link's session (/link/session), the only other kind a sid names
+            found = sessions.lookup(sid, "link", accept_expired=accept_expired)
         if found is None:
             raise unauthenticated()
         return _principal(request, "sid", found)
