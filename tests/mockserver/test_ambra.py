@@ -952,3 +952,23 @@ def test_links_follow_the_link_that_was_added(ambra: Ambra) -> None:
     )
     assert ambra.error("/link/session", uuid=charged["uuid"])["error_type"] == "CHARGE_REQUIRED"
     assert ambra.ok("/link/session", uuid=charged["uuid"], link_charge_id="a-charge")["sid"]
+
+
+def test_study_share_who_offers_the_callers_units(ambra: Ambra) -> None:
+    """/study/share/who answers the accounts, groups, locations or users (``type``) of the caller's accounts, each with its
+    uuid and name, without a group whose no_share flag is set; NOT_FOUND for an unknown study, NOT_PERMITTED without
+    study_share. It answered an empty list."""
+    sid, account = ambra.login(), ambra.creds["account_id"]
+    study = ambra.ok("/study/list", sid=sid, **{"page.rows": 1})["studies"][0]["uuid"]
+
+    def offered(kind: str) -> dict[str, Any]:
+        return {o["uuid"]: o["name"] for o in ambra.ok("/study/share/who", sid=sid, uuid=study, type=kind)["shares"]}
+
+    shared = ambra.ok("/group/add", sid=sid, account_id=account, name="Shared")["uuid"]
+    closed = ambra.ok("/group/add", sid=sid, account_id=account, name="Closed", no_share=1)["uuid"]
+    groups = offered("group")
+    assert groups[shared] == "Shared" and closed not in groups
+    assert offered("account")[account] == ambra.ok("/account/get", sid=sid, uuid=account)["name"]
+    assert ambra.creds["user_uuid_user"] in offered("user") and offered("location")
+    assert ambra.error("/study/share/who", sid=sid, uuid="no-such-study", type="group")["error_type"] == "NOT_FOUND"
+    assert ambra.error("/study/share/who", sid=ambra.login("user"), uuid=study, type="group")["error_subtype"] == "study_share"

@@ -79,6 +79,29 @@ def study_share_list(call: Call) -> MockResponse:
     return ok(out)
 
 
+@command("/study/share/who")
+def study_share_who(call: Call) -> MockResponse:
+    """The document's "Who can they share a study": the accounts, locations, groups or users (``type``) of the caller's accounts (a system
+    administrator's: of the study's account too), each with its uuid and name; a group or location whose ``no_share``
+    flag is set ("studies can not be shared with this group") is not offered."""
+    call.check()
+    study = require_study(call)
+    accounts = list(dict.fromkeys([*call.account_ids(), *([study.get("account_id")] if call.user.get("sysadmin") == 1 else [])]))
+    accounts = [a for a in accounts if a] or [""]
+    marks = ",".join("?" * len(accounts))
+    kind = str(call.get("type"))
+    if kind == "account":
+        found = call.db.objects(f"kind = 'account' AND uuid IN ({marks})", accounts)
+    elif kind == "user":
+        members = call.db.objects(f"kind = 'account_user' AND parent_id IN ({marks})", accounts)
+        ids = list(dict.fromkeys(str(m.get("user_id") or "") for m in members)) or [""]
+        found = call.db.objects(f"kind = 'user' AND uuid IN ({','.join('?' * len(ids))})", ids)
+    else:
+        found = call.db.objects(f"kind = ? AND account_id IN ({marks})", [kind, *accounts])
+        found = [unit for unit in found if unit.get("no_share") != 1]
+    return ok({"shares": [{"uuid": o["uuid"], "name": o.get("name")} for o in found]})
+
+
 @command("/study/share/stop")
 def study_share_stop(call: Call) -> MockResponse:
     call.check()
