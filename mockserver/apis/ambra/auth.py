@@ -199,16 +199,16 @@ def basic_credentials(request: MockRequest) -> tuple[str, str] | None:
 def session_principal(request: MockRequest, app: Any) -> Principal | None:
     """Credentials of a command where HTTP basic auth is a node's uuid and serial_no (x-ambra-basic-credentials), never a
     user's login: a sid or a Bearer token only."""
-    for name in ("sid", "bearer"):
-        found = authenticate(name, {}, request, app)
-        if found is not None:
-            return found
-    return None
+    return _first_principal(request, app, ("sid", "bearer"))
 
 
 def optional_principal(request: MockRequest, app: Any) -> Principal | None:
     """Credentials of a command whose sid is optional: the first scheme present; invalid ones are still a 401."""
-    for name in ("sid", "bearer", "basic"):
+    return _first_principal(request, app, ("sid", "bearer", "basic"))
+
+
+def _first_principal(request: MockRequest, app: Any, schemes: tuple[str, ...]) -> Principal | None:
+    for name in schemes:
         found = authenticate(name, {}, request, app)
         if found is not None:
             return found
