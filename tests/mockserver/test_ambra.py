@@ -972,3 +972,26 @@ def test_study_share_who_offers_the_callers_units(ambra: Ambra) -> None:
     assert ambra.creds["user_uuid_user"] in offered("user") and offered("location")
     assert ambra.error("/study/share/who", sid=sid, uuid="no-such-study", type="group")["error_type"] == "NOT_FOUND"
     assert ambra.error("/study/share/who", sid=ambra.login("user"), uuid=study, type="group")["error_subtype"] == "study_share"
+
+
+def test_study_status_follows_the_accounts_tags(ambra: Ambra) -> None:
+    """/study/status/set moves a study through the account's study_status_tags: STALE for a wrong old value, INVALID_TAG for
+    a value not among them; a mutex tag locks the study to its setter (LOCKED for another user, listed in the setter's
+    /study/status/locks), any other tag releases it; /study/status/history records each change; /study/status/get
+    answers the status, the default and the tags. They answered empty strings, an empty history and OK to anything."""
+    sid, member = ambra.login(), ambra.login("user")
+    study = ambra.ok("/study/list", sid=sid, **{"page.rows": 1})["studies"][0]["uuid"]
+    got = ambra.ok("/study/status/get", sid=sid, study_id=study)
+    assert (got["study_status"], got["study_status_tags_default"], got["study_status_tags"]) == (None, "NEW", "NEW,READING,READ,REPORTED")
+    ambra.ok("/study/status/set", sid=sid, study_id=study, new="NEW")  # no old value while the status is null
+    assert ambra.error("/study/status/set", sid=sid, study_id=study, old="READ", new="READING")["error_type"] == "STALE"
+    assert ambra.error("/study/status/set", sid=sid, study_id=study, old="NEW", new="BOGUS")["error_type"] == "INVALID_TAG"
+    ambra.ok("/study/status/set", sid=sid, study_id=study, old="NEW", new="READING")
+    assert [s["uuid"] for s in ambra.ok("/study/status/locks", sid=sid)["studies"]] == [study]
+    assert ambra.error("/study/status/set", sid=member, study_id=study, old="READING", new="READ")["error_type"] == "LOCKED"
+    ambra.ok("/study/status/set", sid=sid, study_id=study, old="READING", new="READ")
+    assert ambra.ok("/study/status/locks", sid=sid)["studies"] == []
+    history = ambra.ok("/study/status/history", sid=sid, study_id=study)["history"]
+    assert [(h["old"], h["new"]) for h in history] == [(None, "NEW"), ("NEW", "READING"), ("READING", "READ")]
+    assert all(isinstance(h["seconds"], int) and h["date"] for h in history)
+    assert ambra.ok("/study/get", sid=sid, uuid=study)["study_status"] == "READ"

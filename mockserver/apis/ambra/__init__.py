@@ -79,6 +79,7 @@ from . import (  # noqa: E402,F401 - register commands, control routes, defects
     sharing,
     storage,
     studies,
+    study_status,
     user_events,
     user_settings,
     viewer,
