@@ -995,3 +995,10 @@ def test_study_status_follows_the_accounts_tags(ambra: Ambra) -> None:
     assert [(h["old"], h["new"]) for h in history] == [(None, "NEW"), ("NEW", "READING"), ("READING", "READ")]
     assert all(isinstance(h["seconds"], int) and h["date"] for h in history)
     assert ambra.ok("/study/get", sid=sid, uuid=study)["study_status"] == "READ"
+    ambra.ok("/study/status/set", sid=sid, study_id=study, old="READ", new="READING")
+    ambra.ok("/study/delete", sid=sid, uuid=study)  # a deleted study is locked by no one
+    assert ambra.ok("/study/status/locks", sid=sid) == {
+        "status": "OK",
+        "page": {"rows": 100, "number": 1, "more": 0, "count": 0},
+        "studies": [],
+    }

@@ -528,6 +528,8 @@ class AmbraStore:
             if gone is None:
                 return False
             conn.execute("DELETE FROM ambra_studies WHERE uuid = ?", (uuid,))
+            # its status history and lock (study_status.py): a deleted study is locked by no one
+            conn.execute("DELETE FROM ambra_objects WHERE parent_id = ? AND kind IN ('study_status_change', 'study_status_lock')", (uuid,))
             count_study(conn, gone[0], gone[1], -1)
             return True
 
