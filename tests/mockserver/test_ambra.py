@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -995,6 +996,18 @@ def test_study_status_follows_the_accounts_tags(ambra: Ambra) -> None:
     assert [(h["old"], h["new"]) for h in history] == [(None, "NEW"), ("NEW", "READING"), ("READING", "READ")]
     assert all(isinstance(h["seconds"], int) and h["date"] for h in history)
     assert ambra.ok("/study/get", sid=sid, uuid=study)["study_status"] == "READ"
+    account, user_role = (
+        ambra.creds["account_id"],
+        ambra.ok("/session/permissions", sid=member, account_id=ambra.creds["account_id"])["role_id"],
+    )
+    settings = {
+        "study_status_tags": "NEW,READING,READ,REPORTED",
+        "study_status_mutex_tags": "READING",
+        "study_status_role_tags": {"REPORTED": [user_role]},
+    }
+    ambra.ok("/account/set", sid=sid, uuid=account, settings=json.dumps(settings))  # only the User role may report
+    assert ambra.ok("/study/status/get", sid=sid, study_id=study)["study_status_tags"] == "NEW,READING,READ"
+    assert ambra.error("/study/status/set", sid=sid, study_id=study, old="READ", new="REPORTED")["error_type"] == "INVALID_TAG"
     ambra.ok("/study/status/set", sid=sid, study_id=study, old="READ", new="READING")
     ambra.ok("/study/delete", sid=sid, uuid=study)  # a deleted study is locked by no one
     assert ambra.ok("/study/status/locks", sid=sid) == {
