@@ -1015,3 +1015,27 @@ def test_study_status_follows_the_accounts_tags(ambra: Ambra) -> None:
         "page": {"rows": 100, "number": 1, "more": 0, "count": 0},
         "studies": [],
     }
+
+
+def test_audit_of_an_account_and_of_a_user(ambra: Ambra) -> None:
+    """/audit/account answers the account's events, /audit/user those a user did there, newest first (reverse: oldest
+    first), paged; each event's uuid is the object's ("uuid • uuid of the object", as /audit/object now answers too) and a
+    share names the other entity in ``with``. NOT_FOUND for an unknown account or user, NOT_PERMITTED without audit_view.
+    They answered an empty list."""
+    sid, account, member_uuid = ambra.login(), ambra.creds["account_id"], ambra.creds["user_uuid_user"]
+    me = ambra.ok("/session/user", sid=sid)["uuid"]
+    study = ambra.ok("/study/list", sid=sid, **{"page.rows": 1})["studies"][0]["uuid"]
+    ambra.ok("/study/set", sid=sid, study_id=study, study_description="AUDITED")
+    ambra.ok("/study/share", sid=sid, uuid=study, user_id=member_uuid)
+    newest = ambra.ok("/audit/account", sid=sid, account_id=account, **{"page.rows": 2})
+    assert [(e["uuid"], e["action"]) for e in newest["events"]] == [(study, "SHARE"), (study, "EDIT")] and newest["page"]["more"] == 1
+    assert newest["events"][0]["with"] == ambra.ok("/user/get", sid=sid, uuid=member_uuid)["name"]  # "the name of the other entity"
+    mine = ambra.ok("/audit/user", sid=sid, account_id=account, user_id=me, **{"page.rows": 2})["events"]
+    assert [e["action"] for e in mine] == ["SHARE", "EDIT"]
+    first = ambra.ok("/audit/user", sid=sid, account_id=account, user_id=me, reverse=1, **{"page.rows": 1})["events"]
+    assert first[0]["action"] == "CREATE"  # the oldest: a seeded study's creation
+    assert ambra.ok("/audit/user", sid=sid, account_id=account, user_id=member_uuid)["events"] == []
+    assert ambra.ok("/audit/object", sid=sid, uuid=study)["events"][0]["uuid"] == study
+    assert ambra.error("/audit/account", sid=sid, account_id="no-such-account")["error_subtype"] == "account_id"
+    assert ambra.error("/audit/user", sid=sid, account_id=account, user_id="no-such-user")["error_subtype"] == "user_id"
+    assert ambra.error("/audit/account", sid=ambra.login("user"), account_id=account)["error_subtype"] == "audit_view"

@@ -169,13 +169,49 @@ def audit_object(call: Call) -> MockResponse:
     if target is None and not call.db.audit_events("object_id", uuid, 1, 0):
         raise ambra_error("NOT_FOUND", "uuid")
     call.require_permission((study or {}).get("account_id") or (target or {}).get("__account_id"))
+    return _audit_page(call, "object_id", uuid)
+
+
+@command("/audit/account")
+def audit_account(call: Call) -> MockResponse:
+    """ "Audit all events in an account": every event the account's objects recorded (audit_view in the account)."""
+    call.check()
+    account = _audited_account(call)
+    return _audit_page(call, "account_id", account)
+
+
+@command("/audit/user")
+def audit_user(call: Call) -> MockResponse:
+    """ "Audit [...] what a user has done in an account": the events of the account that the user did."""
+    call.check()
+    account = _audited_account(call)
+    user = str(call.get("user_id"))
+    if call.db.object(user, "user") is None:
+        raise ambra_error("NOT_FOUND", "user_id")
+    return _audit_page(call, "account_id", account, user_id=user)
+
+
+def _audited_account(call: Call) -> str:
+    account = str(call.get("account_id"))
+    if call.db.object(account, "account") is None:
+        raise ambra_error("NOT_FOUND", "account_id")
+    call.require_permission(account)
+    return account
+
+
+def _audit_page(call: Call, column: str, value: str, **also: str) -> MockResponse:
+    """A page of audit events, newest first (``reverse``: oldest first); each as the document lists its fields: "uuid •
+    uuid of the object", "with" (the other entity of a share) beside the detail."""
     page = filters.page(call.values, call.error)
-    rows = call.db.audit_events("object_id", uuid, page.rows + 1, page.offset, newest_first=call.values.get("reverse") != 1)
+    rows = call.db.audit_events(column, value, page.rows + 1, page.offset, newest_first=call.values.get("reverse") != 1, **also)
     events = []
     for row in rows[: page.rows]:
         detail = orjson.loads(row["detail"]) if row["detail"] else {}
-        events.append({"uuid": row["uuid"], "action": row["action"], "what": row["what"], "who": row["who"], "when": row["at"],
-                       "type": row["type"], "detail": detail, "client_address": row["client_address"], "sid": row["sid"]})  # fmt: skip
+        event = {"uuid": row["object_id"], "action": row["action"], "what": row["what"], "who": row["who"], "when": row["at"],
+                 "type": row["type"], "detail": detail, "client_address": row["client_address"], "sid": row["sid"]}  # fmt: skip
+        if isinstance(detail, dict) and detail.get("with") is not None:
+            event["with"] = detail["with"]
+        events.append(event)
     return ok({"page": page.hash(len(rows)), "events": events})
 
 

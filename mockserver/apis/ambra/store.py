@@ -566,10 +566,12 @@ class AmbraStore:
                  event.get("what"), event.get("who"), dumps(event.get("detail") or {}), now_stamp(), event.get("client_address"), event.get("sid")),
             )  # fmt: skip
 
-    def audit_events(self, column: str, value: str, limit: int, offset: int, newest_first: bool = True) -> list[sqlite3.Row]:
+    def audit_events(self, column: str, value: str, limit: int, offset: int, newest_first: bool = True, **also: str) -> list[sqlite3.Row]:
+        """The audit events whose ``column`` is ``value`` (and each column of ``also`` its value), newest first unless told."""
         order = "DESC" if newest_first else "ASC"
+        where = " AND ".join(f"{name} = ?" for name in (column, *also))
         return self.store.query(
-            f"SELECT * FROM ambra_audit WHERE {column} = ? ORDER BY seq {order} LIMIT ? OFFSET ?", (value, limit, offset)
+            f"SELECT * FROM ambra_audit WHERE {where} ORDER BY seq {order} LIMIT ? OFFSET ?", (value, *also.values(), limit, offset)
         )  # fmt: skip
 
     def kv(self, key: str) -> Any:
