@@ -8,7 +8,8 @@ The events of /audit/account are /audit/object's ("detail • Details - see the 
 - its share with a group of the suite's own carries ``with`` ("If this event involves another entity (e.g. a share)
   this field will exist").
 
-A page of one row holds one event, and says there is more. The share is stopped, and the study and the group are deleted
+A page of one row holds one event, and says there is more. A study of the suite's own, deleted, is among the account's
+"Return deleted records" of type Study (/audit/deleted: "uuid • uuid of the deleted object"). The share is stopped, and the study and the group are deleted
 afterwards.
 """
 
@@ -27,6 +28,10 @@ EVENTS = Document.of(
     Document(MAIN, "EDIT - A hash, each key is the name of the changed field and the value is a list of the original and new values"),
     Document(MAIN, "with • If this event involves another entity (e.g. a share) this field will exist", after=ACCOUNT),
     Document(MAIN, "page • The pagination status hash", after=ACCOUNT),
+)
+DELETED = Document.of(
+    Document(MAIN, "Description Return deleted records", lines=5),
+    Document(MAIN, "* uuid • uuid of the deleted object"),
 )
 AUDITED = Document.of(
     Document(MAIN, ACCOUNT, lines=10),
@@ -81,3 +86,14 @@ def test_an_edit_and_a_share_of_the_suites_study_in_the_account_audit(ambra):
         one = events_of(ambra, "/audit/account", {"account_id": account}, "/audit/account, a page of one row", rows=1)
         shown, more = one.get("events"), (one.get("page") or {}).get("more")
         expect(EVENTS, isinstance(shown, list) and len(shown) == 1 and str(more) == "1", f"a page of one row: one event, more 1: {one}")
+
+
+def test_a_deleted_study_is_among_the_deleted_records(ambra):
+    account = ambra.account_id()
+    with own_study(ambra, "AUDIT^DELETED") as study:
+        if not study:
+            return
+        ok(ambra, "/study/delete", {"uuid": study}, DELETED, "/study/delete of the suite's study")
+        found = events_of(ambra, "/audit/deleted", {"account_id": account, "type": "Study"}, "/audit/deleted of type Study").get("objects")
+        ids = [o.get("uuid") for o in found if isinstance(o, dict)] if isinstance(found, list) else []
+        expect(DELETED, study in ids, f"/audit/deleted lists the study the suite deleted ({study}): {ids[:5]}")

@@ -1039,3 +1039,18 @@ def test_audit_of_an_account_and_of_a_user(ambra: Ambra) -> None:
     assert ambra.error("/audit/account", sid=sid, account_id="no-such-account")["error_subtype"] == "account_id"
     assert ambra.error("/audit/user", sid=sid, account_id=account, user_id="no-such-user")["error_subtype"] == "user_id"
     assert ambra.error("/audit/account", sid=ambra.login("user"), account_id=account)["error_subtype"] == "audit_view"
+
+
+def test_audit_deleted_lists_the_deleted_studies(ambra: Ambra) -> None:
+    """/audit/deleted answers the deleted objects of a type in the account, newest first, with who deleted them; a type the
+    mock does not audit answers none. It answered an empty list whatever was deleted."""
+    sid, account = ambra.login(), ambra.creds["account_id"]
+    listed = ambra.ok("/study/list", sid=sid, **{"page.rows": 2, "filter.phi_namespace.equals": ambra.creds["namespace_id"]})["studies"]
+    first, second = (s["uuid"] for s in listed)  # two studies of the account
+    ambra.ok("/study/delete", sid=sid, uuid=first)
+    ambra.ok("/study/delete", sid=sid, uuid=second)
+    deleted = ambra.ok("/audit/deleted", sid=sid, account_id=account, type="Study")
+    assert [o["uuid"] for o in deleted["objects"]] == [second, first] and deleted["page"]["count"] == 2
+    assert deleted["objects"][0]["who"] == ambra.ok("/session/user", sid=sid)["name"]
+    assert ambra.ok("/audit/deleted", sid=sid, account_id=account, type="User")["objects"] == []
+    assert ambra.error("/audit/deleted", sid=ambra.login("user"), account_id=account, type="Study")["error_subtype"] == "audit_view"

@@ -191,6 +191,20 @@ def audit_user(call: Call) -> MockResponse:
     return _audit_page(call, "account_id", account, user_id=user)
 
 
+@command("/audit/deleted")
+def audit_deleted(call: Call) -> MockResponse:
+    """ "Return deleted records" of a type in the account, newest first: each deleted object's uuid ("Use the uuid to
+    retrieve the full history from /audit/object"), who deleted it, when, from where and with which sid. The mock audits
+    the deletion of studies (type Study); other types answer none."""
+    call.check()
+    account = _audited_account(call)
+    page = filters.page(call.values, call.error)
+    rows = call.db.audit_events("account_id", account, page.rows + 1, page.offset, action="DELETED", type=str(call.get("type")))
+    objects = [{"uuid": row["object_id"], "who": row["who"], "proxy": None, "when": row["at"], "client_address": row["client_address"],
+                "sid": row["sid"]} for row in rows[: page.rows]]  # fmt: skip
+    return ok({"page": page.hash(len(rows)), "objects": objects})
+
+
 def _audited_account(call: Call) -> str:
     account = str(call.get("account_id"))
     if call.db.object(account, "account") is None:
