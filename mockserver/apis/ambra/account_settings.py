@@ -91,6 +91,24 @@ def stored(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+class StudySettings:
+    """The account settings that apply to one study: its account's (else the table's defaults), and its PHI namespace's
+    overrides; the account and the namespace are read once."""
+
+    def __init__(self, call: Call, study: dict[str, Any]) -> None:
+        self.account_id = str(study.get("account_id") or "")
+        account = call.db.object(self.account_id, "account") or {}
+        namespace = call.db.object(str(study.get("phi_namespace") or ""), "namespace") or {}
+        self.account = stored(account.get("settings"))
+        self.namespace = stored(namespace.get("settings"))
+
+    def flag(self, name: str) -> Any:
+        return self.account.get(name, default(name))
+
+    def on(self, name: str) -> bool:
+        return str(self.flag(name)).strip() not in ("", "0", "false", "False", "None")
+
+
 @command("/account/settings")
 def account_settings(call: Call) -> MockResponse:
     call.check()

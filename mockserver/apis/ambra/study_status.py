@@ -33,7 +33,7 @@ import orjson
 
 from ...http import MockResponse
 from . import filters
-from .account_settings import stored, table
+from .account_settings import StudySettings
 from .call import Call, ambra_error
 from .engine import command, ok
 from .shapes import new_uuid, now_stamp
@@ -43,30 +43,21 @@ CHANGE = "study_status_change"
 LOCK = "study_status_lock"
 
 
-def _setting(call: Call, account_id: Any, name: str) -> Any:
-    account = call.db.object(str(account_id or ""), "account") or {}
-    value = stored(account.get("settings")).get(name)
-    if value is None:
-        setting = table().get(name)
-        value = setting.default if setting is not None else None
-    return value
+def _tags(settings: StudySettings, name: str = "study_status_tags") -> list[str]:
+    return [tag.strip() for tag in str(settings.flag(name) or "").split(",") if tag.strip()]
 
 
-def _tags(call: Call, account_id: Any, name: str = "study_status_tags") -> list[str]:
-    return [tag.strip() for tag in str(_setting(call, account_id, name) or "").split(",") if tag.strip()]
-
-
-def _allowed(call: Call, account_id: Any) -> list[str]:
+def _allowed(call: Call, settings: StudySettings) -> list[str]:
     """The account's tags the caller's role may change a status to (study_status_role_tags)."""
-    tags = _tags(call, account_id)
-    raw = _setting(call, account_id, "study_status_role_tags")
+    tags = _tags(settings)
+    raw = settings.flag("study_status_role_tags")
     try:
         by_tag = orjson.loads(raw) if isinstance(raw, str) and raw.strip() else raw
     except orjson.JSONDecodeError:
         by_tag = None
     if not isinstance(by_tag, dict) or not by_tag:
         return tags
-    role = call.permissions(str(account_id)).get("role_id")
+    role = call.permissions(settings.account_id).get("role_id")
     return [tag for tag in tags if tag not in by_tag or (isinstance(by_tag[tag], list) and role in by_tag[tag])]
 
 
@@ -79,15 +70,15 @@ def _lock(call: Call, study: dict[str, Any]) -> dict[str, Any] | None:
 def status_get(call: Call) -> MockResponse:
     call.check()
     study = require_study(call, "study_id")
-    account = study.get("account_id")
-    tags = _tags(call, account)
+    account, settings = study.get("account_id"), StudySettings(call, study)
+    tags = _tags(settings)
     body: dict[str, Any] = {
         "study_status": study.get("study_status"),
-        "study_status_tags_default": _setting(call, account, "study_status_tags_default") or (tags[0] if tags else None),
+        "study_status_tags_default": settings.flag("study_status_tags_default") or (tags[0] if tags else None),
     }
     lock = _lock(call, study)
     if call.permits(("study_status_edit",), str(account) if account else None) and (lock is None or lock.get("user_id") == call.user_id):
-        body["study_status_tags"] = ",".join(_allowed(call, account))
+        body["study_status_tags"] = ",".join(_allowed(call, settings))
     return ok(body)
 
 
@@ -95,18 +86,18 @@ def status_get(call: Call) -> MockResponse:
 def status_set(call: Call) -> MockResponse:
     call.check()
     study = require_study(call, "study_id")
-    account = study.get("account_id")
+    settings = StudySettings(call, study)
     current, old, new = study.get("study_status"), call.get("old"), str(call.get("new"))
     if (old or None) != (current or None):
         raise ambra_error("STALE", "old")
-    tags = _tags(call, account)
-    if tags and new not in _allowed(call, account):
+    tags = _tags(settings)
+    if tags and new not in _allowed(call, settings):
         raise ambra_error("INVALID_TAG", "new")
     lock = _lock(call, study)
     if lock is not None and lock.get("user_id") != call.user_id:
         raise ambra_error("LOCKED")
-    locking = new in _tags(call, account, "study_status_mutex_tags")
-    if locking and new in _tags(call, account, "study_status_singleton_tags"):
+    locking = new in _tags(settings, "study_status_mutex_tags")
+    if locking and new in _tags(settings, "study_status_singleton_tags"):
         others = call.db.objects("kind = ? AND key = ? AND parent_id != ?", [LOCK, call.user_id, study["uuid"]])
         if any(other.get("tag") == new for other in others):
             raise ambra_error("SINGLETON")

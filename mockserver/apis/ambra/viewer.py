@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...http import MockResponse
-from .account_settings import default, stored
+from .account_settings import StudySettings
 from .call import Call
 from .engine import command, ok
 from .session import requested_settings
@@ -35,21 +35,8 @@ VIEWER_FLAGS = (
 VIEWER3_FLAGS = ("enable_dicom_tag_customfields", "accession_number_for_study_uid", "viewer_study_page_link_visible")
 
 
-class StudySettings:
-    """The account settings that apply to one study: its account's, and its PHI namespace's overrides."""
-
-    def __init__(self, call: Call, study: dict[str, Any]) -> None:
-        self.account_id = str(study.get("account_id") or "")
-        account = call.db.object(self.account_id, "account") or {}
-        namespace = call.db.object(str(study.get("phi_namespace") or ""), "namespace") or {}
-        self.account = stored(account.get("settings"))
-        self.namespace = stored(namespace.get("settings"))
-
-    def flag(self, name: str) -> Any:
-        return self.account.get(name, default(name))
-
-    def on(self, name: str) -> bool:
-        return str(self.flag(name)).strip() not in ("", "0", "false", "False", "None")
+class ViewerSettings(StudySettings):
+    """The study's account settings, and what both viewer commands answer from them."""
 
     def common(self) -> dict[str, Any]:
         """What both commands answer besides their flags: the cpp-transcoding flag ("Value for the namespace || account
@@ -68,7 +55,7 @@ class StudySettings:
 def viewer_settings(call: Call) -> MockResponse:
     call.check()
     study = locate(call, "study_id")
-    settings = StudySettings(call, study)
+    settings = ViewerSettings(call, study)
     role = call.permissions(settings.account_id) if call.principal is not None else {}
     body = {name: settings.flag(name) for name in VIEWER_FLAGS}
     return ok({**body, **settings.common(), "viewer_config": role.get("viewer_config", "")})
@@ -79,7 +66,7 @@ def viewer3_settings(call: Call) -> MockResponse:
     call.check()
     call.require_session()
     study = locate(call, "study_id")
-    settings = StudySettings(call, study)
+    settings = ViewerSettings(call, study)
     role = call.permissions(settings.account_id)
     body: dict[str, Any] = {
         **public(call.user),  # "The rest of the fields are the same as /user/get"
