@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,6 +33,7 @@ from ...http import MockResponse
 from .auth import Sessions
 from .call import Call, ambra_error
 from .engine import command, do_add, ok
+from .shapes import stamp_seconds
 
 KIND = "link"
 LINK_SESSION_SECONDS = 3600
@@ -85,8 +85,7 @@ def _used_up(link: dict[str, Any]) -> bool:
         return True
     minutes = link.get("minutes_alive")
     if isinstance(minutes, int) and minutes > 0:
-        created = datetime.strptime(str(link.get("created"))[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)  # the store's stamp
-        return created.timestamp() + minutes * 60 < time.time()
+        return stamp_seconds(link.get("created")) + minutes * 60 < time.time()
     return False
 
 

@@ -24,6 +24,12 @@ def now_stamp() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds") + "+00"
 
 
+def stamp_seconds(stamp: Any) -> float:
+    """A stamp of ``now_stamp``'s form (``created``, ``updated``) as epoch seconds, to the second; ValueError when it is not
+    one."""
+    return datetime.strptime(str(stamp)[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+
+
 def new_uuid() -> str:
     return str(uuid_module.uuid4())
 

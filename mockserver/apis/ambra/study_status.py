@@ -26,7 +26,6 @@ value to give). study_status_tags_rules (the rules' "next values") are not model
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -36,7 +35,7 @@ from . import filters
 from .account_settings import StudySettings
 from .call import Call, ambra_error
 from .engine import command, ok
-from .shapes import new_uuid, now_stamp
+from .shapes import new_uuid, now_stamp, stamp_seconds
 from .studies import require_study, shown
 
 CHANGE = "study_status_change"
@@ -116,7 +115,7 @@ def status_set(call: Call) -> MockResponse:
 
 def _created_seconds(study: dict[str, Any]) -> float:
     try:
-        return datetime.strptime(str(study.get("created"))[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+        return stamp_seconds(study.get("created"))
     except ValueError:
         return time.time()
 
