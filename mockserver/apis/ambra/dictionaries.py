@@ -63,17 +63,21 @@ def _values(call: Call, raw: Any) -> list[Any] | None:
     return parsed
 
 
-def _md5(dictionary: dict[str, Any], values: list[Any]) -> str:
-    joined = " ".join("" if value is None else str(value) for value in values)
-    if not dictionary.get("case_sensitive"):
-        joined = joined.lower()
+def _md5(dictionary: dict[str, Any], lookup: Any, values: list[Any] | None) -> str:
+    """The md5 of the lookup values (joined by a space, lower-cased unless the dictionary is case sensitive), or of the
+    regular expression when there are no values."""
+    if values is None:
+        joined = str(lookup)
+    else:
+        joined = " ".join("" if value is None else str(value) for value in values)
+        if not dictionary.get("case_sensitive"):
+            joined = joined.lower()
     return hashlib.md5(joined.encode()).hexdigest()  # noqa: S324 - the document's md5 of the lookup values, not security
 
 
-def _key(dictionary: dict[str, Any], lookup: Any, values: list[Any] | None) -> str:
-    if values is None:
-        return "regexp:" + hashlib.md5(str(lookup).encode()).hexdigest()  # noqa: S324
-    return _md5(dictionary, values)
+def _key(md5: str, values: list[Any] | None) -> str:
+    """An entry's key under its dictionary: its md5, apart for a regular expression."""
+    return md5 if values is not None else "regexp:" + md5
 
 
 def _entry(stored: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +95,6 @@ def entry_add(call: Call) -> MockResponse:
         except re.error as exc:
             raise ambra_error("INVALID_REGEXP", str(lookup)) from exc
         values, shown = None, [str(lookup)]
-        md5 = hashlib.md5(str(lookup).encode()).hexdigest()  # noqa: S324
     else:
         values = _values(call, lookup)
         if values is None:
@@ -99,10 +102,11 @@ def entry_add(call: Call) -> MockResponse:
         fields = dictionary.get("lookup")
         if isinstance(fields, list) and len(values) != len(fields):
             raise ambra_error("INVALID_LOOKUP", "lookup")
-        shown, md5 = values, _md5(dictionary, values)
+        shown = values
+    md5 = _md5(dictionary, lookup, values)
     replace = call.get("replace")
     data = {"lookup": shown, "replace": replace if isinstance(replace, list) else [], "md5": md5, "regexp": regexp}
-    key = _key(dictionary, lookup, values)
+    key = _key(md5, values)
     found = call.db.child(ENTRY, dictionary["uuid"], key)
     if found is not None:
         call.db.update(found["uuid"], data)
@@ -121,7 +125,7 @@ def entries(call: Call) -> MockResponse:
         values = _values(call, lookup)
         if values is None:
             raise call.error("NOT_LIST", subtype="lookup")
-        wanted = _md5(dictionary, values)
+        wanted = _md5(dictionary, lookup, values)
         stored = [entry for entry in stored if entry.get("md5") == wanted and entry.get("regexp") is None]
     return ok({"entries": [_entry(entry) for entry in stored]})
 
@@ -131,7 +135,8 @@ def entry_delete(call: Call) -> MockResponse:
     call.check()
     dictionary = _dictionary(call)
     lookup = call.get("lookup")
-    found = call.db.child(ENTRY, dictionary["uuid"], _key(dictionary, lookup, _values(call, lookup)))
+    values = _values(call, lookup)
+    found = call.db.child(ENTRY, dictionary["uuid"], _key(_md5(dictionary, lookup, values), values))
     if found is None:
         raise ambra_error("NOT_FOUND", "lookup")
     call.db.delete(found["uuid"])
