@@ -127,6 +127,11 @@ def delete_setting(ambra: Any, key: str = SUITE_SETTING) -> None:
     ambra.call("/setting/set", {"key": key, "value": "__DELETE__"})
 
 
+def flag(value: object) -> int | None:
+    """A reply's flag as 0 or 1 (the document's flags; also as text), None when it is neither."""
+    return int(str(value)) if str(value) in ("0", "1") else None
+
+
 def error_type(body: Any) -> Any:
     """The error token of an error hash (the first of ``["INVALID_JSON", "settings"]``)."""
     value = body.get("error_type") if isinstance(body, dict) else None

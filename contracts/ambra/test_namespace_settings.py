@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from medimock.ambra_contract import MAIN, member_session, ok, refused
+from medimock.ambra_contract import MAIN, flag, member_session, ok, refused
 from medimock.verdict import Document, expect, json_body
 
 SETTINGS = "Description Set/get the settings for the namespace"
@@ -28,10 +28,6 @@ OVERRIDE = Document.of(
     Document(MAIN, "Account settings that have been over-ridden in the namespace"),
     Document(MAIN, "Use the value __DELETE__ to delete an account-overriden setting"),
 )
-
-
-def flag(value: object) -> int | None:
-    return int(value) if str(value) in ("0", "1") else None
 
 
 def test_a_namespace_setting_set_is_the_setting_got(ambra):

@@ -17,7 +17,7 @@ The filter is deleted afterwards.
 
 from __future__ import annotations
 
-from medimock.ambra_contract import MAIN, member_session, ok, own_object, refused
+from medimock.ambra_contract import MAIN, flag, member_session, ok, own_object, refused
 from medimock.verdict import Document, expect, json_body
 
 ADD = Document(MAIN, "uuid • The filter uuid", after="Description Add a filter")
@@ -39,10 +39,6 @@ GROUP = Document.of(
     Document(MAIN, "Returns status • OK", after="URL /group/add"),
     Document(MAIN, "Description Add or update a user to a group", lines=4),
 )
-
-
-def flag(value: object) -> int | None:
-    return int(value) if str(value) in ("0", "1") else None
 
 
 def test_a_shared_filter_is_the_owners_and_listed_until_the_share_stops(ambra, target):

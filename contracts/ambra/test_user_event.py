@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from medimock.ambra_contract import MAIN, member_session, ok, refused
+from medimock.ambra_contract import MAIN, flag, member_session, ok, refused
 from medimock.verdict import Document, expect, json_body
 
 GET = "Description Get the users event flags for a namespace"
@@ -26,10 +26,6 @@ EVENTS = Document.of(
 
 def as_hash(value: object) -> dict:
     return value if isinstance(value, dict) else {}
-
-
-def flag(value: object) -> int | None:
-    return int(value) if str(value) in ("0", "1") else None
 
 
 def test_event_flags_set_are_the_event_flags_got(ambra):
