@@ -18,8 +18,8 @@ The links and the study are deleted afterwards.
 
 from __future__ import annotations
 
-from medimock.ambra_contract import MAIN, own_object, own_study, refused
-from medimock.verdict import Document, expect, json_body
+from medimock.ambra_contract import MAIN, ok, own_object, own_study, refused
+from medimock.verdict import Document, expect
 
 STATUS_OF = "Description Get the status of a link"
 SESSION_OF = "Description Get a session for the link"
@@ -47,14 +47,6 @@ SHORT_ID = Document.of(
 )
 
 
-def answer(ambra, path: str, params: dict, source: Document, what: str) -> dict:
-    """A visitor's call (no session of the suite's): HTTP 200 and status OK, else a failure through ``source``."""
-    response = ambra.call(path, params, sid=None)
-    expect(source, response.status_code == 200, f"{what} succeeds (HTTP 200), not {response.status_code}", response)
-    body = json_body(response, source, what)
-    return body if isinstance(body, dict) and response.status_code == 200 else {}
-
-
 def test_a_link_with_a_password_gives_a_session_for_its_study(ambra):
     with own_study(ambra, "LINK^CONTRACT") as study:
         if not study:
@@ -63,7 +55,7 @@ def test_a_link_with_a_password_gives_a_session_for_its_study(ambra):
         with own_object(ambra, "/link/add", params, ADD, "a link to the suite's study") as link:
             if not link:
                 return
-            status = answer(ambra, "/link/status", {"uuid": link}, STATUS, "/link/status of the link")
+            status = ok(ambra, "/link/status", {"uuid": link}, STATUS, "/link/status of the link", sid=None)
             expect(STATUS, status.get("action") == "STUDY_VIEW", f"/link/status answers the link's action: {status}")
             expect(STATUS, str(status.get("has_password")) == "1", f"/link/status says the link has a password: {status}")
             refused(
@@ -75,7 +67,7 @@ def test_a_link_with_a_password_gives_a_session_for_its_study(ambra):
                 "/link/session without the password",
                 sid=None,
             )
-            session = answer(ambra, "/link/session", {"uuid": link, "password": PASSWORD}, SESSION, "/link/session with the password")
+            session = ok(ambra, "/link/session", {"uuid": link, "password": PASSWORD}, SESSION, "/link/session with the password", sid=None)
             sid = session.get("sid")
             expect(SESSION, bool(sid) and session.get("action") == "STUDY_VIEW", f"/link/session answers a sid and the action: {session}")
             if not sid:
@@ -100,7 +92,7 @@ def used_once(ambra, study: str) -> None:
     with own_object(ambra, "/link/add", params, ONCE, "a link of one use") as link:
         if not link:
             return
-        first = answer(ambra, "/link/session", {"uuid": link}, ONCE, "the first /link/session of a link of one use")
+        first = ok(ambra, "/link/session", {"uuid": link}, ONCE, "the first /link/session of a link of one use", sid=None)
         if first.get("sid"):
             ambra.call("/session/logout", sid=first["sid"])
         second = ambra.call("/link/session", {"uuid": link}, sid=None)
