@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from .suite import require
 from .verdict import Convention, Document, expect, json_body
 
@@ -72,8 +74,11 @@ def ok(
     ambra: Any, path: str, params: dict[str, Any] | None = None, source: Document = STATUS, what: str = "", **kwargs: Any
 ) -> dict[str, Any]:
     """The reply of a call that must succeed: HTTP 200 with ``"status": "OK"`` ({} when a convention only warned)."""
-    response = ambra.call(path, params, **kwargs)
-    what = what or f"{path} {sorted(params or {})}"
+    return succeeded(ambra.call(path, params, **kwargs), source, what or f"{path} {sorted(params or {})}")
+
+
+def succeeded(response: Any, source: Document = STATUS, what: str = "") -> dict[str, Any]:
+    """``ok``'s verdict on a reply already received (a check that first looks at it for a reason to skip)."""
     expect(source, response.status_code == 200, f"{what} succeeds (HTTP 200, not {response.status_code})", response)
     body = json_body(response, source, what)
     expect(STATUS, isinstance(body, dict) and body.get("status") == "OK", f"{what}: a 200 reply holds status OK", response)
@@ -136,6 +141,13 @@ def error_type(body: Any) -> Any:
     """The error token of an error hash (the first of ``["INVALID_JSON", "settings"]``)."""
     value = body.get("error_type") if isinstance(body, dict) else None
     return value[0] if isinstance(value, list) and value else value
+
+
+def skip_if_not_permitted(response: Any, source: Document, what: str, reason: str) -> None:
+    """Skip the check (``reason``) when the target refused the call as NOT_PERMITTED: the suite's credentials do not
+    reach what the check needs, which says nothing of the target."""
+    if response.status_code == 412 and error_type(json_body(response, source, what)) == "NOT_PERMITTED":
+        pytest.skip(f"{reason} (NOT_PERMITTED)")
 
 
 def refused(ambra: Any, path: str, params: dict[str, Any], wanted: str, source: Document, what: str, **kwargs: Any) -> dict[str, Any]:

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import uuid as uuids
 
-import pytest
-
-from medimock.ambra_contract import MAIN, error_type, ok, own_object, own_study
-from medimock.verdict import Document, expect, json_body
+from medimock.ambra_contract import MAIN, ok, own_object, own_study, skip_if_not_permitted, succeeded
+from medimock.verdict import Document, expect
 
 ACCOUNT = "Description Audit all events in an account"
 USER = "Description Audit a user's public key edits and what a user has done in an account"
@@ -42,9 +40,8 @@ AUDITED = Document.of(
 
 def events_of(ambra, path: str, params: dict, what: str, rows: int = 100) -> dict:
     response = ambra.call(path, {**params, "page.rows": rows})
-    if response.status_code == 412 and error_type(json_body(response, AUDITED, what)) == "NOT_PERMITTED":
-        pytest.skip(f"the suite's administrator may not audit ({path}: NOT_PERMITTED)")
-    return ok(ambra, path, {**params, "page.rows": rows}, AUDITED, what)
+    skip_if_not_permitted(response, AUDITED, what, f"the suite's administrator may not audit ({path})")
+    return succeeded(response, AUDITED, what)
 
 
 def objects_of(ambra, path: str, params: dict, what: str) -> list:

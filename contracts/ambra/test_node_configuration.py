@@ -19,7 +19,7 @@ import uuid
 
 import pytest
 
-from medimock.ambra_contract import MAIN, STATUS, error_type
+from medimock.ambra_contract import MAIN, STATUS, error_type, skip_if_not_permitted
 from medimock.verdict import Document, expect, json_body
 
 NODE_CONFIGURATION = Document.of(
@@ -53,8 +53,7 @@ def test_an_added_node_has_the_chosen_uuid_and_a_serial_number_it_authenticates_
     chosen = str(uuid.uuid4())
     params = {"name": f"contract node {chosen[:8]}", "account_id": ambra.account_id(), "type": "HARVESTER", "uuid": chosen}
     added = ambra.call("/node/add", params)
-    if added.status_code == 412 and error_type(json_body(added, NODE_ADD, "/node/add")) == "NOT_PERMITTED":
-        pytest.skip("the suite's administrator may not add a node here (NOT_PERMITTED)")
+    skip_if_not_permitted(added, NODE_ADD, "/node/add", "the suite's administrator may not add a node here")
     try:
         expect(
             NODE_ADD, added.status_code == 200, f"/node/add with a new uuid={chosen} succeeds (HTTP 200), not {added.status_code}", added
@@ -88,8 +87,7 @@ def test_node_add_with_a_malformed_uuid_is_invalid_uuid(ambra):
     params = {"name": f"contract node {bad}", "account_id": ambra.account_id(), "type": "HARVESTER", "uuid": bad}
     response = ambra.call("/node/add", params)
     try:
-        if response.status_code == 412 and error_type(json_body(response, INVALID_UUID, "/node/add")) == "NOT_PERMITTED":
-            pytest.skip("the suite's administrator may not add a node here (NOT_PERMITTED)")
+        skip_if_not_permitted(response, INVALID_UUID, "/node/add", "the suite's administrator may not add a node here")
         what = f"/node/add with uuid={bad}"
         expect(INVALID_UUID, response.status_code == 412, f"{what} is refused (HTTP 412), not {response.status_code}", response)
         found = error_type(json_body(response, INVALID_UUID, what))
@@ -121,8 +119,7 @@ def test_a_node_passes_its_uuid_and_serial_number_as_basic_auth(ambra):
     with a wrong serial number as the password, /node/configuration is NOT_FOUND. The suite deletes the node afterwards."""
     name = f"contract node basic {uuid.uuid4().hex[:8]}"
     added = ambra.call("/node/add", {"name": name, "account_id": ambra.account_id(), "type": "HARVESTER"})
-    if added.status_code == 412 and error_type(json_body(added, NODE_ADD, "/node/add")) == "NOT_PERMITTED":
-        pytest.skip("the suite's administrator may not add a node here (NOT_PERMITTED)")
+    skip_if_not_permitted(added, NODE_ADD, "/node/add", "the suite's administrator may not add a node here")
     reply = json_body(added, NODE_ADD, "the /node/add reply")
     node, serial = (reply.get("uuid"), reply.get("serial_no")) if isinstance(reply, dict) else (None, None)
     try:
